@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is for development.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test test-fast lint types sysdeps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+sysdeps:
+	bash scripts/ensure-system-packages.sh
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m ruff format --check src tests benchmarks scripts
+
+types: $(STAMP)
+	$(PY) -m mypy
+
+test: sysdeps $(STAMP) lint types
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -x -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) benchmarks/retention_plan.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

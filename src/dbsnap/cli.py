@@ -1,0 +1,343 @@
+"""The command line: argparse, prompts and output; every decision is made in dbsnap.api."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from dbsnap import __version__, api
+from dbsnap.config import Config, parse_count
+from dbsnap.durations import Duration
+from dbsnap.exceptions import ConfigError, DbsnapError, RestoreRefused, VerificationError
+from dbsnap.output import (
+    emit_json,
+    human_size,
+    prune_json,
+    prune_text,
+    snapshot_json,
+    snapshot_result_json,
+    snapshots_table,
+    table,
+)
+from dbsnap.plugins import get_plugins
+from dbsnap.redact import redact_url, scrub
+from dbsnap.resolve import open_driver
+from dbsnap.retention import PERIODS, Policy
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_BAD_SNAPSHOT = 0, 1, 2, 3
+
+
+def _count(value: str) -> int:
+    try:
+        return parse_count("count", value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("count=", "")) from None
+
+
+def _duration(value: str) -> str:
+    try:
+        Duration.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser for every command (the CLI reference is generated from it)."""
+    parser = argparse.ArgumentParser(
+        prog="dbsnap",
+        description="Consistent database snapshots: take, list, verify, restore and prune them.",
+        epilog="Exit codes: 0 success, 1 failure, 2 usage error, 3 verification failed.",
+    )
+    parser.add_argument("--version", action="version", version=f"dbsnap {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log everything and show tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def store_opt(p: argparse.ArgumentParser, many: bool = False) -> None:
+        p.add_argument(
+            "--store",
+            action="append" if many else "store",
+            metavar="URL",
+            help="store folder or URL (default: $DBSNAP_STORE, $BACKUP_DIR, ./backups)"
+            + ("; repeat to write to several" if many else ""),
+        )
+
+    p = sub.add_parser("snapshot", help="take a snapshot of a database")
+    p.add_argument("database", nargs="?", help="database URL (default: $DBSNAP_DATABASE_URL, $DATABASE_URL)")
+    store_opt(p, many=True)
+    p.add_argument("--name", help="snapshot name (default: LABEL-UTCTIME.EXT)")
+    p.add_argument("--label", help="database label in the manifest (default: file stem or database name)")
+    p.add_argument("--codec", help="compression codec (default: the driver's; see 'dbsnap plugins')")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = sub.add_parser("list", help="list the snapshots in a store, newest first")
+    store_opt(p)
+    p.add_argument("--database", metavar="LABEL", help="only snapshots of this database label")
+    p.add_argument("--json", action="store_true", help="print an array of manifests")
+
+    p = sub.add_parser("restore", help="replace a database's content with a snapshot")
+    p.add_argument("target", nargs="*", metavar="NAME [DATABASE]", help="snapshot name, then database URL")
+    p.add_argument("--latest", action="store_true", help="restore the newest snapshot of the database")
+    store_opt(p)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = sub.add_parser("verify", help="re-hash stored snapshots against their manifests")
+    p.add_argument("name", nargs="?", help="snapshot name")
+    p.add_argument("--all", action="store_true", help="verify every snapshot in the store")
+    store_opt(p)
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    p = sub.add_parser("prune", help="delete snapshots a retention policy does not keep")
+    store_opt(p, many=True)
+    p.add_argument("--database", metavar="LABEL", help="only prune snapshots of this database label")
+    p.add_argument("--keep-last", type=_count, metavar="N", help="keep the newest N snapshots")
+    for period in PERIODS:
+        unit = {"daily": "day", "weekly": "ISO week"}.get(period, period[:-2])
+        p.add_argument(
+            f"--keep-{period}",
+            type=_count,
+            metavar="N",
+            help=f"keep the newest snapshot of each of the last N {unit}s",
+        )
+    p.add_argument(
+        "--keep-within",
+        type=_duration,
+        metavar="D",
+        help="keep all snapshots within D of the newest (e.g. 7d)",
+    )
+    for period in PERIODS:
+        p.add_argument(
+            f"--keep-within-{period}",
+            type=_duration,
+            metavar="D",
+            help=f"keep {period} snapshots within D of the newest",
+        )
+    p.add_argument("--tz", metavar="ZONE", help="calendar for buckets (IANA name, default UTC)")
+    p.add_argument(
+        "--stale-after",
+        type=_duration,
+        metavar="D",
+        default="1h",
+        help="sweep leftovers older than D (default 1h)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be removed; delete nothing")
+    p.add_argument("--json", action="store_true", help="print keep/remove with reasons as JSON")
+
+    p = sub.add_parser("plugins", help="list drivers, stores and codecs and where they come from")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    return parser
+
+
+def _policy(args: argparse.Namespace, config: Config) -> Policy:
+    rules: dict[str, Any] = {}
+    for rule in ("last", *PERIODS):
+        if getattr(args, f"keep_{rule}") is not None:
+            rules[f"keep_{rule}"] = getattr(args, f"keep_{rule}")
+    for rule in ("", *(f"_{p}" for p in PERIODS)):
+        if getattr(args, f"keep_within{rule}") is not None:
+            rules[f"keep_within{rule}"] = getattr(args, f"keep_within{rule}")
+    if not rules:
+        return config.policy if args.tz is None else Policy(**_as_rules(config.policy), tz=args.tz)
+    return Policy(**rules, tz=args.tz or config.policy.tz)
+
+
+def _as_rules(policy: Policy) -> dict[str, Any]:
+    names = [f"keep_{r}" for r in ("last", *PERIODS)] + [
+        f"keep_within{s}" for s in ("", *(f"_{p}" for p in PERIODS))
+    ]
+    return {n: getattr(policy, n) for n in names}
+
+
+def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
+    """Take a snapshot into every store."""
+    try:
+        result = api.snapshot_to_stores(
+            args.database, args.store, name=args.name, label=args.label, codec=args.codec, config=config
+        )
+    except api.PartialSnapshotError as exc:
+        result = exc.result
+    if args.json:
+        emit_json(snapshot_result_json(result))
+    else:
+        for snap in result.snapshots:
+            print(f"snapshot {snap.name} ({human_size(snap.size)}) committed to {snap.store}")
+    for key, error in result.failures.items():
+        print(f"dbsnap: error: {key}: {scrub(str(error))}", file=sys.stderr)
+    return EXIT_FAILURE if result.failures else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    """List snapshots."""
+    snaps = api.list_snapshots(args.store, database=args.database, config=config)
+    if args.json:
+        emit_json([snapshot_json(s) for s in snaps])
+    elif snaps:
+        print(snapshots_table(snaps))
+    else:
+        print("no snapshots", file=sys.stderr)
+    return EXIT_OK
+
+
+def _confirm(question: str) -> bool:
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_restore(args: argparse.Namespace, config: Config) -> int:
+    """Restore a snapshot, after confirmation."""
+    positional = list(args.target)
+    if len(positional) > (1 if args.latest else 2):
+        raise ConfigError("restore takes NAME [DATABASE], or --latest [DATABASE]")
+    if not args.latest and not positional:
+        raise ConfigError("give a snapshot NAME to restore, or --latest")
+    name = None if args.latest else positional.pop(0)
+    database = (positional[0] if positional else None) or config.database
+    if not database:
+        raise ConfigError("no database to restore into; give DATABASE or set DBSNAP_DATABASE_URL")
+    if args.latest:
+        label = open_driver(database, get_plugins()).label()
+        name = api.latest(args.store, label, config=config).name
+    assert name is not None
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RestoreRefused(
+                "restore replaces all data in the database and needs confirmation; "
+                "run it on a terminal or pass --yes"
+            )
+        question = f"Restore {name} into {redact_url(database)}? All current data there will be replaced."
+        if not _confirm(question):
+            print("restore cancelled; nothing was changed", file=sys.stderr)
+            return EXIT_FAILURE
+    snap = api.restore(name, database, args.store, config=config)
+    print(f"restored {snap.name} into {redact_url(database)}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace, config: Config) -> int:
+    """Verify one or all snapshots."""
+    if bool(args.name) == bool(args.all):
+        raise ConfigError("give a snapshot NAME to verify, or --all (not both)")
+    store = api.primary_store(args.store, config, get_plugins())
+    names = [args.name] if args.name else store.manifest_names()
+    results: list[dict[str, Any]] = []
+    for name in names:
+        try:
+            api.verify(name, store, config=config)
+            results.append({"name": name, "ok": True, "error": None})
+        except VerificationError as exc:
+            results.append({"name": name, "ok": False, "error": scrub(str(exc))})
+        except DbsnapError as exc:
+            if args.name:
+                raise
+            results.append({"name": name, "ok": False, "error": scrub(str(exc))})
+    if args.json:
+        emit_json(results)
+    else:
+        for item in results:
+            print(
+                f"{'ok ' if item['ok'] else 'BAD'}  {item['name']}"
+                + (f"  {item['error']}" if item["error"] else "")
+            )
+        if not results:
+            print("no snapshots to verify", file=sys.stderr)
+    return EXIT_OK if all(r["ok"] for r in results) else EXIT_BAD_SNAPSHOT
+
+
+def cmd_prune(args: argparse.Namespace, config: Config) -> int:
+    """Prune by a retention policy."""
+    policy = _policy(args, config)
+    results = api.prune(
+        args.store,
+        policy,
+        dry_run=args.dry_run,
+        database=args.database,
+        stale_after=_stale(args.stale_after),
+        config=config,
+    )
+    if args.json:
+        emit_json(prune_json(results))
+    else:
+        print(prune_text(results))
+    return EXIT_OK
+
+
+def _stale(value: str) -> timedelta:
+    parsed = Duration.parse(value)
+    if parsed.years or parsed.months:
+        raise ConfigError(f"--stale-after {value!r}: give days and hours only, e.g. 1h or 2d")
+    return parsed.delta
+
+
+def cmd_plugins(args: argparse.Namespace, _config: Config) -> int:
+    """List every driver, store and codec with its plugin and distribution."""
+    plugins = get_plugins()
+    rows = [
+        {"kind": r.kind, "name": r.name, "plugin": r.plugin, "distribution": r.dist}
+        for registry in (plugins.drivers(), plugins.stores(), plugins.codecs())
+        for r in registry.values()
+    ]
+    failures = [{"plugin": f.plugin, "distribution": f.dist, "error": f.error} for f in plugins.failures]
+    if args.json:
+        emit_json({"plugins": rows, "failed": failures})
+        return EXIT_OK
+    print(
+        table(
+            [[r["kind"], r["name"], r["plugin"], r["distribution"]] for r in rows],
+            ["KIND", "NAME", "PLUGIN", "DISTRIBUTION"],
+        )
+    )
+    for failure in failures:
+        print(f"failed to load plugin {failure['plugin']} ({failure['distribution']}): {failure['error']}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "snapshot": cmd_snapshot,
+    "list": cmd_list,
+    "restore": cmd_restore,
+    "verify": cmd_verify,
+    "prune": cmd_prune,
+    "plugins": cmd_plugins,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("dbsnap").setLevel(level)
+    try:
+        config = Config.from_env()
+        return COMMANDS[args.command](args, config)
+    except KeyboardInterrupt:
+        print("dbsnap: interrupted; nothing half-written is left listed", file=sys.stderr)
+        return 130
+    except DbsnapError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"dbsnap: error: {scrub(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"dbsnap: error: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"dbsnap: error: unexpected {type(exc).__name__}: {scrub(str(exc))} "
+            "(rerun with --debug for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE

@@ -1,0 +1,90 @@
+"""Config: settings from explicit arguments, DBSNAP_* variables, the legacy BACKUP_* names, defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+
+import attrs
+
+from dbsnap.durations import Duration
+from dbsnap.exceptions import ConfigError
+from dbsnap.retention import PERIODS, Policy
+
+DEFAULT_STORE = "./backups"
+DEFAULT_KEEP_LAST = 10
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """Read a boolean environment variable, naming it when the value is not one."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a boolean; use true or false")
+
+
+def parse_count(name: str, value: str) -> int:
+    """Read a retention count (a whole number >= 0, or 'unlimited'), naming the variable if bad."""
+    text = value.strip().lower()
+    if text in ("unlimited", "-1"):
+        return -1
+    if not text.isdigit():
+        raise ConfigError(f"{name}={value!r} is not a count; use a whole number >= 0 or 'unlimited'")
+    return int(text)
+
+
+def policy_from_env(env: Mapping[str, str]) -> Policy:
+    """Build the default retention policy: DBSNAP_KEEP_* > BACKUP_RETENTION_COUNT > keep_last 10."""
+    counts: dict[str, int] = {}
+    windows: dict[str, Duration] = {}
+    for rule in ("last", *PERIODS):
+        var = f"DBSNAP_KEEP_{rule.upper()}"
+        if env.get(var, "").strip():
+            counts[f"keep_{rule}"] = parse_count(var, env[var])
+    for rule in ("", *(f"_{p}" for p in PERIODS)):
+        var = f"DBSNAP_KEEP_WITHIN{rule.upper()}"
+        if env.get(var, "").strip():
+            try:
+                windows[f"keep_within{rule}"] = Duration.parse(env[var])
+            except ValueError as exc:
+                raise ConfigError(f"{var}: {exc}") from None
+    if not counts and not windows:
+        legacy = env.get("BACKUP_RETENTION_COUNT", "").strip()
+        keep = parse_count("BACKUP_RETENTION_COUNT", legacy) if legacy else DEFAULT_KEEP_LAST
+        counts["keep_last"] = keep
+    tz = env.get("DBSNAP_TZ", "").strip() or "UTC"
+    return Policy(**counts, **windows, tz=tz)  # type: ignore[arg-type]
+
+
+@attrs.frozen
+class Config:
+    """Where to snapshot from and to, and what to keep.
+
+    Attributes:
+        database: The database URL (may hold a password; never print it unredacted).
+        stores: Store URLs every snapshot is written to; the first is where reads go by default.
+        policy: The default retention policy for prune.
+        stale_after: How old a leftover temporary file must be before prune sweeps it.
+    """
+
+    database: str | None = None
+    stores: tuple[str, ...] = (DEFAULT_STORE,)
+    policy: Policy = attrs.field(factory=lambda: Policy(keep_last=DEFAULT_KEEP_LAST))
+    stale_after: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Read DBSNAP_*, then the original system's BACKUP_* names, then DATABASE_URL."""
+        env = os.environ if env is None else env
+        database = env.get("DBSNAP_DATABASE_URL", "").strip() or env.get("DATABASE_URL", "").strip()
+        store = env.get("DBSNAP_STORE", "").strip() or env.get("BACKUP_DIR", "").strip()
+        return cls(
+            database=database or None,
+            stores=(store or DEFAULT_STORE,),
+            policy=policy_from_env(env),
+        )

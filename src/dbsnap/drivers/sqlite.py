@@ -1,0 +1,154 @@
+"""SQLite driver: snapshots through the online backup API, restores checked before they land."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dbsnap.codecs import Codec
+from dbsnap.exceptions import ConfigError, DriverError, VerificationError
+from dbsnap.hookspecs import Register, hookimpl
+from dbsnap.streams import CHUNK, Sink, copy
+
+BUSY_TIMEOUT = 60.0
+
+
+def sqlite_path(url: str) -> Path:
+    """Return the file of ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
+    prefix = "sqlite://"
+    if not url.startswith(prefix):
+        raise ConfigError(f"{url!r} is not a sqlite:// URL")
+    rest = url[len(prefix) :]
+    if not rest.startswith("/"):
+        raise ConfigError(
+            f"SQLite URL {url!r} has a host part; write sqlite:///relative/path.db "
+            "or sqlite:////absolute/path.db"
+        )
+    path = rest[1:].split("?", 1)[0]
+    if not path or path == ":memory:":
+        raise ConfigError(f"SQLite URL {url!r} names no database file")
+    return Path(path)
+
+
+def _temp_file(near: Path | None = None, suffix: str = ".sqlite") -> Path:
+    folder = os.environ.get("DBSNAP_TMPDIR") or (str(near) if near else None)
+    fd, name = tempfile.mkstemp(prefix=".dbsnap-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+@contextlib.contextmanager
+def _connect(path: Path, *, readonly: bool) -> Iterator[sqlite3.Connection]:
+    uri = f"file:{path.as_posix()}?mode={'ro' if readonly else 'rwc'}"
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def integrity_check(path: Path) -> None:
+    """Raise VerificationError unless SQLite's integrity_check says the file is sound."""
+    try:
+        with _connect(path, readonly=True) as conn:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise VerificationError(f"the snapshot is not a sound SQLite database ({exc})") from None
+    if rows != [("ok",)]:
+        problems = "; ".join(str(r[0]) for r in rows[:3])
+        raise VerificationError(f"the snapshot failed SQLite's integrity check: {problems}")
+
+
+class SqliteDriver:
+    """A SQLite database file."""
+
+    name = "sqlite"
+    extension = ".sqlite"
+    default_codec = "zstd"
+
+    def __init__(self, url: str, **options: Any) -> None:
+        """Use the file named by `url`."""
+        if options:
+            raise ConfigError(f"the sqlite driver takes no options (got {', '.join(sorted(options))})")
+        self.url = url
+        self.path = sqlite_path(url)
+
+    def label(self) -> str:
+        """Return the file's stem."""
+        return self.path.stem or "sqlite"
+
+    def preflight(self) -> None:
+        """Refuse a file that does not exist or is not a SQLite database."""
+        if not self.path.is_file():
+            raise DriverError(
+                f"SQLite database {str(self.path)!r} does not exist; check the path in {self.url}"
+            )
+        try:
+            with _connect(self.path, readonly=True) as conn:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise DriverError(f"{str(self.path)!r} is not a readable SQLite database ({exc})") from None
+
+    def dump(self, sink: Sink) -> dict[str, Any]:
+        """Copy the database with the backup API in one step (a consistent read), then stream it."""
+        temp = _temp_file()
+        try:
+            with _connect(self.path, readonly=True) as src, _connect(temp, readonly=False) as dst:
+                src.backup(dst, pages=-1)
+                info = {
+                    "format": "sqlite3",
+                    "sqlite_version": sqlite3.sqlite_version,
+                    "page_size": dst.execute("PRAGMA page_size").fetchone()[0],
+                    "page_count": dst.execute("PRAGMA page_count").fetchone()[0],
+                    "journal_mode": src.execute("PRAGMA journal_mode").fetchone()[0],
+                }
+                # The copy is a standalone file: readable by sqlite3 without a -wal beside it.
+                dst.execute("PRAGMA journal_mode=DELETE")
+            with temp.open("rb") as handle:
+                copy(handle, sink, CHUNK)
+            return info
+        except sqlite3.Error as exc:
+            raise DriverError(f"SQLite backup of {str(self.path)!r} failed: {exc}") from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def restore(self, payload: str, codec: Codec, **options: Any) -> None:
+        """Decode to a temporary file, integrity-check it, then backup-API it into the live file."""
+        if options:
+            raise ConfigError(f"the sqlite driver takes no restore options ({', '.join(options)})")
+        if not self.path.parent.is_dir():
+            raise DriverError(f"folder {str(self.path.parent)!r} for the restored database does not exist")
+        temp = _temp_file()
+        try:
+            with open(payload, "rb") as raw, codec.decoder(raw) as decoded, temp.open("wb") as out:
+                copy(decoded, out, CHUNK)
+            integrity_check(temp)
+            with _connect(temp, readonly=True) as src, _connect(self.path, readonly=False) as dst:
+                src.backup(dst, pages=-1)
+        except sqlite3.Error as exc:
+            raise DriverError(
+                f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
+            ) from None
+        except OSError as exc:
+            raise DriverError(
+                f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
+            ) from None
+        except Exception as exc:
+            if isinstance(exc, VerificationError | DriverError):
+                raise
+            raise VerificationError(
+                f"the snapshot could not be decoded ({exc}); nothing was restored"
+            ) from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+@hookimpl
+def dbsnap_register_drivers(register: Register) -> None:
+    """Register the SQLite driver."""
+    register("sqlite", SqliteDriver)

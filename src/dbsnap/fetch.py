@@ -1,0 +1,63 @@
+"""Reading payloads back: hashed in place or downloaded to a temporary file, never trusted unchecked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+
+from dbsnap.exceptions import StoreError, VerificationError
+from dbsnap.manifest import Snapshot
+from dbsnap.stores.store import Store
+from dbsnap.streams import HashingSink, sha256_of
+
+
+def _check(snap: Snapshot, store: Store, digest: str, size: int) -> None:
+    if size != snap.size or digest != snap.sha256:
+        raise VerificationError(
+            f"snapshot {snap.name!r} in {store.url} is corrupt: its stored bytes "
+            f"(size {size}, sha256 {digest[:16]}…) do not match the manifest "
+            f"(size {snap.size}, sha256 {snap.sha256[:16]}…)"
+        )
+
+
+def check_stored(store: Store, snap: Snapshot) -> None:
+    """Re-hash the stored payload of `snap`; raise VerificationError if it differs or is missing."""
+    try:
+        with store.open_read(snap.name) as handle:
+            digest, size = sha256_of(handle)
+    except FileNotFoundError:
+        raise VerificationError(
+            f"snapshot {snap.name!r} in {store.url} has a manifest but no payload"
+        ) from None
+    except OSError as exc:
+        raise StoreError(f"cannot read {snap.name!r} from {store.url}: {exc}") from None
+    _check(snap, store, digest, size)
+
+
+@contextlib.contextmanager
+def verified_payload(store: Store, snap: Snapshot) -> Iterator[str]:
+    """Yield a local path to `snap`'s payload after its bytes matched the manifest."""
+    local = store.local_path(snap.name)
+    if local is not None:
+        check_stored(store, snap)
+        yield local
+        return
+    fd, temp = tempfile.mkstemp(prefix=".dbsnap-download-", dir=os.environ.get("DBSNAP_TMPDIR"))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            sink = HashingSink(out)
+            try:
+                with store.open_read(snap.name) as handle:
+                    while block := handle.read(1024 * 1024):
+                        sink.write(block)
+            except FileNotFoundError:
+                raise VerificationError(
+                    f"snapshot {snap.name!r} in {store.url} has a manifest but no payload"
+                ) from None
+        _check(snap, store, sink.hexdigest(), sink.size)
+        yield temp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)

@@ -1,0 +1,135 @@
+"""Snapshot: the manifest record of one stored snapshot, and its JSON form."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from dbsnap.exceptions import InvalidNameError, ManifestError
+from dbsnap.names import validate_name
+
+FORMAT = "dbsnap/1"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("created_at must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+@attrs.frozen(kw_only=True)
+class Snapshot:
+    """One snapshot as its manifest describes it.
+
+    Attributes:
+        name: The payload's object name in the store; the manifest is `name + ".manifest.json"`.
+        database: A label for the database (SQLite file stem, PostgreSQL database name, or --label).
+        driver: The driver that made the payload (``sqlite``, ``postgresql``...).
+        created_at: When the dump started, timezone-aware, kept in UTC.
+        size: Number of stored bytes.
+        sha256: Hex SHA-256 of the stored bytes.
+        codec: How the driver's output was encoded before storing (``zstd``, ``gzip``, ``none``).
+        driver_info: Facts from the driver (server version, dump format...). Never holds secrets.
+        dbsnap_version: The dbsnap version that wrote the snapshot.
+        format: The manifest format, ``dbsnap/1``.
+        store: Where this snapshot was listed from (a redacted URL); not part of the manifest.
+    """
+
+    name: str = attrs.field(validator=lambda _i, _a, v: validate_name(v))
+    database: str
+    driver: str
+    created_at: datetime = attrs.field(converter=_utc)
+    size: int
+    sha256: str
+    codec: str
+    driver_info: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    dbsnap_version: str = ""
+    format: str = FORMAT
+    store: str = attrs.field(default="", eq=False)
+
+    def to_manifest(self) -> dict[str, Any]:
+        """Return the manifest as a JSON-ready dict (without the listing-only `store`)."""
+        return {
+            "format": self.format,
+            "name": self.name,
+            "database": self.database,
+            "driver": self.driver,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "size": self.size,
+            "sha256": self.sha256,
+            "codec": self.codec,
+            "driver_info": self.driver_info,
+            "dbsnap_version": self.dbsnap_version,
+        }
+
+    def to_json(self) -> str:
+        """Serialise the manifest as indented, key-sorted JSON text."""
+        return json.dumps(self.to_manifest(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, expected_name: str | None = None) -> Snapshot:
+        """Parse manifest JSON, checking every field; raise ManifestError naming what is wrong."""
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ManifestError(f"manifest is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ManifestError("manifest is not a JSON object")
+        return cls.from_manifest(data, expected_name=expected_name)
+
+    @classmethod
+    def from_manifest(cls, data: dict[str, Any], *, expected_name: str | None = None) -> Snapshot:
+        """Build a Snapshot from a manifest dict, checking every field."""
+        fmt = data.get("format")
+        if not isinstance(fmt, str) or fmt.split(".")[0] != FORMAT:
+            raise ManifestError(f"manifest format {fmt!r} is not {FORMAT!r}; upgrade dbsnap")
+        strings = ("name", "database", "driver", "created_at", "sha256", "codec")
+        for key in (*strings, "dbsnap_version"):
+            if not isinstance(data.get(key, ""), str):
+                raise ManifestError(f"manifest field {key!r} must be a string")
+        missing = [key for key in (*strings, "size") if key not in data]
+        if missing:
+            raise ManifestError(f"manifest lacks {', '.join(missing)}")
+        name = data["name"]
+        try:
+            validate_name(name)
+        except InvalidNameError as exc:
+            raise ManifestError(f"manifest names an invalid payload: {exc}") from None
+        if expected_name is not None and name != expected_name:
+            raise ManifestError(
+                f"manifest for {expected_name!r} names another payload {name!r}; "
+                "it was renamed or tampered with"
+            )
+        size = data["size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ManifestError("manifest field 'size' must be a non-negative integer")
+        if _SHA256.fullmatch(data["sha256"]) is None:
+            raise ManifestError("manifest field 'sha256' must be 64 lowercase hex digits")
+        info = data.get("driver_info", {})
+        if not isinstance(info, dict):
+            raise ManifestError("manifest field 'driver_info' must be an object")
+        try:
+            created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
+            if created.tzinfo is None:
+                raise ValueError("no timezone")
+        except ValueError:
+            raise ManifestError(
+                f"manifest field 'created_at' {data['created_at']!r} is not an ISO 8601 UTC time"
+            ) from None
+        return cls(
+            name=name,
+            database=data["database"],
+            driver=data["driver"],
+            created_at=created,
+            size=size,
+            sha256=data["sha256"],
+            codec=data["codec"],
+            driver_info=info,
+            dbsnap_version=data.get("dbsnap_version", ""),
+            format=fmt,
+        )

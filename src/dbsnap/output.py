@@ -1,0 +1,104 @@
+"""Formatting results for people (tables, sizes) and for machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from dbsnap.api import PruneResult, SnapshotResult
+from dbsnap.manifest import Snapshot
+from dbsnap.redact import scrub
+
+
+def human_size(size: int) -> str:
+    """Render a byte count like ``12.3 MB``."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def emit_json(data: Any) -> None:
+    """Print `data` as indented JSON on stdout."""
+    json.dump(data, sys.stdout, indent=2, sort_keys=False, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def snapshot_json(snap: Snapshot) -> dict[str, Any]:
+    """Return a snapshot's manifest plus the store it was listed from."""
+    return {**snap.to_manifest(), "store": snap.store}
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """Lay out rows as an aligned plain-text table."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
+    return "\n".join(lines)
+
+
+def snapshots_table(snaps: list[Snapshot]) -> str:
+    """Return the table that `dbsnap list` prints."""
+    rows = [
+        [
+            s.name,
+            s.database,
+            s.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            human_size(s.size),
+            f"{s.driver}/{s.codec}",
+            s.store,
+        ]
+        for s in snaps
+    ]
+    return table(rows, ["NAME", "DATABASE", "CREATED", "SIZE", "DRIVER", "STORE"])
+
+
+def snapshot_result_json(result: SnapshotResult) -> dict[str, Any]:
+    """Return `snapshot --json`'s object: the manifest, duration and each store's outcome."""
+    stores: list[dict[str, Any]] = [
+        {"store": s.store, "ok": True, "manifest": s.to_manifest()} for s in result.snapshots
+    ]
+    stores += [{"store": k, "ok": False, "error": scrub(str(e))} for k, e in result.failures.items()]
+    first = result.snapshots[0].to_manifest() if result.snapshots else None
+    return {"snapshot": first, "duration": round(result.duration, 3), "stores": stores}
+
+
+def prune_json(results: list[PruneResult]) -> dict[str, Any]:
+    """Return `prune --json`'s object: keep and remove lists with names and reasons."""
+    keep: list[dict[str, Any]] = []
+    remove: list[dict[str, Any]] = []
+    for result in results:
+        for label, plan in result.plans.items():
+            for snap in plan.keep:
+                keep.append(
+                    {
+                        "name": snap.name,
+                        "database": label,
+                        "store": result.store,
+                        "reasons": list(plan.reasons(snap)),
+                    }
+                )
+            for snap in plan.remove:
+                remove.append({"name": snap.name, "database": label, "store": result.store, "reasons": []})
+    swept = [name for r in results for name in r.swept]
+    return {"dry_run": all(r.dry_run for r in results), "keep": keep, "remove": remove, "swept": swept}
+
+
+def prune_text(results: list[PruneResult]) -> str:
+    """Return the per-snapshot keep/remove lines that `prune` prints."""
+    lines: list[str] = []
+    for result in results:
+        verb = "would remove" if result.dry_run else "removed"
+        for label, plan in result.plans.items():
+            lines.append(f"{result.store}  database {label}: {plan.policy.describe()}")
+            for snap in sorted(
+                [*plan.keep, *plan.remove], key=lambda s: (s.created_at, s.name), reverse=True
+            ):
+                why = plan.reasons(snap)
+                action = f"keep   {snap.name}  ({', '.join(why)})" if why else f"{verb} {snap.name}"
+                lines.append(f"  {action}")
+        for name in result.swept:
+            lines.append(f"  swept leftover {name}")
+    return "\n".join(lines) if lines else "no snapshots"

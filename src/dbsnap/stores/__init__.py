@@ -1,0 +1,1 @@
+"""Stores: where snapshots live, over any fsspec filesystem, with dbsnap's commit protocol."""
