@@ -309,7 +309,7 @@ def prune(
                     st.delete(snap)
                     removed.append(snap.name)
                     log.info("Database backup: pruned %s (%s) from %s", snap.name, label, st.url)
-            swept = st.sweep(stale_after or config.stale_after)
+            swept = st.sweep(config.stale_after if stale_after is None else stale_after)
         result = PruneResult(st.url, plans, removed, swept, dry_run)
         plugins.prune_finished(result, st.url, dry_run)
         results.append(result)

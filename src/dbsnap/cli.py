@@ -309,13 +309,25 @@ COMMANDS = {
 }
 
 
+def _setup_logging(debug: bool, verbose: bool) -> None:
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    if not (debug or verbose):
+        # The CLI prints each failure once as "dbsnap: error: ..."; the event log repeats it
+        # for applications that embed dbsnap, so it is shown here only with -v or --debug.
+        handler.addFilter(lambda record: not record.name.startswith("dbsnap.events"))
+    root = logging.getLogger("dbsnap")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-    logging.getLogger("dbsnap").setLevel(level)
+    _setup_logging(args.debug, args.verbose)
     try:
         config = Config.from_env()
         return COMMANDS[args.command](args, config)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from operator import attrgetter
 from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -109,17 +110,17 @@ class Policy:
         return " ".join(parts) or "(no rule)"
 
 
-def _bucket(period: str, moment: datetime) -> tuple[int, ...]:
+def _bucket(period: str, moment: datetime) -> int:
+    """Return a number naming `moment`'s hour, day, ISO week (its Monday), month or year."""
     if period == "hourly":
-        return (moment.year, moment.month, moment.day, moment.hour)
+        return moment.toordinal() * 24 + moment.hour
     if period == "daily":
-        return (moment.year, moment.month, moment.day)
+        return moment.toordinal()
     if period == "weekly":
-        iso = moment.isocalendar()
-        return (iso.year, iso.week)
+        return moment.toordinal() - moment.weekday()
     if period == "monthly":
-        return (moment.year, moment.month)
-    return (moment.year,)
+        return moment.year * 12 + moment.month
+    return moment.year
 
 
 @attrs.define
@@ -143,11 +144,14 @@ class Plan(Generic[T]):
 
 
 def _newest_first(snapshots: Iterable[T]) -> list[T]:
-    snapshots = list(snapshots)
-    for snap in snapshots:
+    items = list(snapshots)
+    for snap in items:
         if snap.created_at.tzinfo is None:
             raise ValueError(f"snapshot {snap.name!r} has a naive created_at; give it a time zone")
-    return sorted(snapshots, key=lambda s: (s.created_at, s.name), reverse=True)
+    # Two stable sorts (by name, then by time) are faster than one sort on a tuple key.
+    items.sort(key=attrgetter("name"), reverse=True)
+    items.sort(key=attrgetter("created_at"), reverse=True)
+    return items
 
 
 def plan(snapshots: Iterable[T], policy: Policy, *, now: datetime | None = None) -> Plan[T]:
@@ -159,52 +163,74 @@ def plan(snapshots: Iterable[T], policy: Policy, *, now: datetime | None = None)
         )
     now = datetime.now(UTC) if now is None else now
     ordered = _newest_first(snapshots)
-    reasons: dict[int, list[str]] = {id(s): [] for s in ordered}
+    reasons: dict[int, list[str]] = {}
     horizon = now + FUTURE_GRACE
-    future = [s for s in ordered if s.created_at > horizon]
     walk: Sequence[T] = [s for s in ordered if s.created_at <= horizon]
-    for snap in future:
-        reasons[id(snap)].append("in the future")
+    for snap in ordered:
+        if snap.created_at > horizon:
+            reasons[id(snap)] = ["in the future"]
     if walk:
-        reasons[id(walk[0])].append("newest snapshot")
+        reasons[id(walk[0])] = ["newest snapshot"]
         _apply_rules(walk, policy, reasons)
-    keep = [s for s in ordered if reasons[id(s)]]
-    remove = [s for s in ordered if not reasons[id(s)]]
-    return Plan(keep, remove, policy, {k: tuple(v) for k, v in reasons.items() if v})
+    keep = [s for s in ordered if id(s) in reasons]
+    remove = [s for s in ordered if id(s) not in reasons]
+    return Plan(keep, remove, policy, {k: tuple(v) for k, v in reasons.items()})
 
 
 def _apply_rules(walk: Sequence[Dated], policy: Policy, reasons: dict[int, list[str]]) -> None:
-    local = [s.created_at.astimezone(policy.tz) for s in walk]
     last = len(walk) - 1
+    local: list[datetime | None] = [None] * len(walk)
 
-    def run(keys: Sequence[object], count: int, reason: str, inside: Sequence[bool] | None = None) -> None:
+    def moment(index: int) -> datetime:
+        value = local[index]
+        if value is None:
+            value = local[index] = walk[index].created_at.astimezone(policy.tz)
+        return value
+
+    def run(key: Callable[[int], object], count: int, reason: str, stop: int = len(walk)) -> None:
         previous: object = None
-        for index, value in enumerate(keys):
+        for index in range(stop):
             if count == 0:
                 return
-            if inside is not None and not inside[index]:
-                continue
+            value = key(index)
             if value != previous or index == last:
-                reasons[id(walk[index])].append(reason if value != previous else f"oldest {reason}")
+                reasons.setdefault(id(walk[index]), []).append(
+                    reason if value != previous else f"oldest {reason}"
+                )
                 previous = value
                 if count > 0:
                     count -= 1
 
-    run(range(len(walk)), policy.keep_last, "last snapshot")
-    buckets = {period: [_bucket(period, moment) for moment in local] for period in PERIODS}
-    for period in PERIODS:
-        run(buckets[period], getattr(policy, f"keep_{period}"), f"{period} snapshot")
+    def bucket(period: str) -> Callable[[int], int]:
+        return lambda index: _bucket(period, moment(index))
 
-    latest = local[0]
+    run(lambda i: i, policy.keep_last, "last snapshot")
+    for period in PERIODS:
+        count = getattr(policy, f"keep_{period}")
+        if count:
+            run(bucket(period), count, f"{period} snapshot")
+
+    latest = moment(0)
     if policy.keep_within is not None:
         cutoff = policy.keep_within.before(latest)
-        for snap in walk:
-            if cutoff is None or snap.created_at > cutoff:
-                reasons[id(snap)].append(f"within {policy.keep_within}")
+        for snap in walk[: _inside(walk, cutoff)]:
+            reasons.setdefault(id(snap), []).append(f"within {policy.keep_within}")
     for period in PERIODS:
         window: Duration | None = getattr(policy, f"keep_within_{period}")
-        if window is None:
-            continue
-        edge = window.before(latest)
-        inside = [edge is None or snap.created_at > edge for snap in walk]
-        run(buckets[period], UNLIMITED, f"{period} within {window}", inside)
+        if window is not None:
+            stop = _inside(walk, window.before(latest))
+            run(bucket(period), UNLIMITED, f"{period} within {window}", stop)
+
+
+def _inside(walk: Sequence[Dated], cutoff: datetime | None) -> int:
+    """Return how many of the newest-first `walk` are strictly after `cutoff` (all if None)."""
+    if cutoff is None:
+        return len(walk)
+    low, high = 0, len(walk)
+    while low < high:
+        middle = (low + high) // 2
+        if walk[middle].created_at > cutoff:
+            low = middle + 1
+        else:
+            high = middle
+    return low

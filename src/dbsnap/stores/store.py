@@ -20,6 +20,7 @@ from dbsnap.exceptions import (
     SnapshotNotFound,
     StoreError,
 )
+from dbsnap.faults import checkpoint
 from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.manifest import Snapshot
 from dbsnap.names import MANIFEST_SUFFIX, manifest_name, validate_name
@@ -202,10 +203,21 @@ class Store:
             pending.cleanup()
 
     def delete(self, snapshot: Snapshot) -> None:
-        """Delete a snapshot: its manifest first (so it stops existing), then its payload."""
-        self.remove(manifest_name(snapshot.name))
+        """Delete a snapshot: its manifest stops existing first, then the payload goes.
+
+        The manifest is renamed to a temporary name rather than deleted, so that a crash before
+        the payload is gone leaves a record that lets a later sweep remove the payload too.
+        """
+        tombstone = temp_name(manifest_name(snapshot.name))
+        try:
+            self.rename_noreplace(manifest_name(snapshot.name), tombstone)
+        except FileNotFoundError:
+            tombstone = ""
         self.sync_dir()
+        checkpoint("manifest-deleted")
         self.remove(snapshot.name)
+        if tombstone:
+            self.remove(tombstone)
 
     def sweep(self, older_than: timedelta, now: float | None = None) -> list[str]:
         """Remove the commit protocol's leftovers older than `older_than`; return their names."""
@@ -266,13 +278,17 @@ class PendingSnapshot:
         proposes the next name (default names get a -N); otherwise SnapshotExistsError.
         """
         handle, self._handle = self.file, None
+        checkpoint("payload-written")
         self.store.finish(handle)
+        checkpoint("payload-closed")
         counter = 0
         while True:
             snapshot = attrs.evolve(snapshot, name=self.name)
             self._write_manifest_temp(snapshot)
+            checkpoint("manifest-temp-written")
             try:
                 self.store.rename_noreplace(self._temp, self.name)
+                checkpoint("payload-renamed")
                 break
             except FileExistsError:
                 if rename is None:
@@ -285,6 +301,7 @@ class PendingSnapshot:
         assert self._manifest_temp is not None
         self.store.rename_noreplace(self._manifest_temp, manifest_name(self.name))
         self._manifest_temp = None
+        checkpoint("manifest-renamed")
         self.store.sync_dir()
         self.committed = True
         return attrs.evolve(snapshot, store=self.store.url)

@@ -1,0 +1,1 @@
+"""The dbsnap test suite."""

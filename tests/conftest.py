@@ -1,0 +1,98 @@
+"""Shared fixtures: hypothesis profiles, a fresh plugin manager, SQLite databases, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from dbsnap.plugins import Plugins, create_plugins, reset_plugins
+
+settings.register_profile("quick", max_examples=60, deadline=None)
+settings.register_profile("ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "quick"))
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep the developer's own DBSNAP_*/BACKUP_* settings out of every test."""
+    for key in list(os.environ):
+        if key.startswith(("DBSNAP_", "BACKUP_")) or key == "DATABASE_URL":
+            monkeypatch.delenv(key)
+    reset_plugins()
+    yield
+    reset_plugins()
+
+
+@pytest.fixture
+def plugins() -> Plugins:
+    """A fresh plugin manager with the installed entry points loaded."""
+    return create_plugins()
+
+
+def make_db(path: Path, rows: int = 1000) -> Path:
+    """Create a SQLite database with a table `items` of `rows` rows."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, blob BLOB)")
+    conn.executemany(
+        "INSERT INTO items (name, blob) VALUES (?, ?)",
+        ((f"item {i} ünïcode", os.urandom(16)) for i in range(rows)),
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
+def table_dump(path: Path) -> list[tuple[object, ...]]:
+    """Return every row of every table, for comparing databases."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
+        rows: list[tuple[object, ...]] = []
+        for table in tables:
+            rows.append((table,))
+            rows.extend(conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid'))
+        return rows
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A SQLite database with 1,000 rows."""
+    return make_db(tmp_path / "app.db")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A path for a local store (not yet created)."""
+    return tmp_path / "backups"
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m dbsnap ARGS` in a subprocess with no terminal; capture its output."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))}
+    full_env.pop("DATABASE_URL", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "dbsnap", *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

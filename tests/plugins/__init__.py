@@ -1,0 +1,1 @@
+"""Plugins that live in the test suite, the way a third party's would."""

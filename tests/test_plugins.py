@@ -1,0 +1,141 @@
+"""The plugin system: a third-party driver, events, broken and conflicting plugins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dbsnap
+from dbsnap import hookimpl
+from dbsnap.exceptions import PluginError, UnknownSchemeError
+from dbsnap.plugins import Plugins
+from tests.plugins.textfile import TextFilePlugin
+
+
+@pytest.fixture
+def text_plugin(plugins: Plugins) -> Iterator[TextFilePlugin]:
+    """Register the test-suite driver on the fresh manager, and always unregister it."""
+    plugin = TextFilePlugin()
+    plugins.register(plugin, name="textfile", dist="tests")
+    yield plugin
+    plugins.unregister("textfile")
+
+
+def test_a_third_party_driver_snapshots_and_restores(
+    plugins: Plugins, text_plugin: TextFilePlugin, tmp_path: Path
+) -> None:
+    source = tmp_path / "notes.txt"
+    source.write_text("hello plugin world\n" * 100)
+    store = str(tmp_path / "store")
+    snap = dbsnap.snapshot(f"text://{source}", store, plugins=plugins)
+    assert snap.driver == "textfile" and snap.codec == "gzip" and snap.name.endswith(".txt.gz")
+    source.write_text("changed")
+    dbsnap.restore(snap.name, f"text://{source}", store, plugins=plugins)
+    assert source.read_text() == "hello plugin world\n" * 100
+    dbsnap.prune(store, dbsnap.Policy(keep_last=1), plugins=plugins)
+    kinds = [event for event, _ in text_plugin.events]
+    assert kinds == ["snapshot_finished", "restore_finished", "prune_finished"]
+    assert plugins.drivers()["text"].dist == "tests"
+
+
+def test_failure_event_fires(plugins: Plugins, text_plugin: TextFilePlugin, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        dbsnap.snapshot(f"text://{tmp_path}/missing.txt", str(tmp_path / "s"), plugins=plugins)
+    assert text_plugin.events == [("snapshot_failed", "missing")]
+
+
+def test_a_failing_event_hook_does_not_fail_the_snapshot(
+    plugins: Plugins, db: Path, store: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        @hookimpl
+        def dbsnap_snapshot_finished(self, snapshot: Any) -> None:
+            raise RuntimeError("notifier is down")
+
+    plugins.register(Broken(), name="broken")
+    snap = dbsnap.snapshot(f"sqlite:///{db}", str(store), plugins=plugins)
+    assert dbsnap.verify(snap.name, str(store), plugins=plugins) == snap
+    assert "notifier is down" in caplog.text
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both(plugins: Plugins) -> None:
+    class Again:
+        @hookimpl
+        def dbsnap_register_drivers(self, register: Any) -> None:
+            register("sqlite", object)
+
+    plugins.register(Again(), name="again", dist="other-dist")
+    with pytest.raises(PluginError) as info:
+        plugins.drivers()
+    assert "'sqlite'" in str(info.value) and "'again'" in str(info.value)
+    assert "dbsnap" in str(info.value) and "other-dist" in str(info.value)
+
+
+def test_a_misspelled_hook_fails_loudly(plugins: Plugins) -> None:
+    class Typo:
+        @hookimpl
+        def dbsnap_register_driver(self, register: Any) -> None:
+            raise AssertionError("never called")
+
+    with pytest.raises(Exception, match="dbsnap_register_driver"):
+        plugins.register(Typo(), name="typo")
+
+
+def test_unknown_scheme_lists_installed_drivers(plugins: Plugins, tmp_path: Path) -> None:
+    with pytest.raises(UnknownSchemeError, match="installed drivers: sqlite"):
+        dbsnap.snapshot("oracle://db", str(tmp_path), plugins=plugins)
+
+
+def _fake_distribution(root: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]) -> None:
+    # Wheels name the folder with underscores; a dash would make it look like "dbsnap" itself.
+    info = root / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[dbsnap]\n{lines}\n")
+    for module, source in modules.items():
+        (root / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+def _cli(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PYTHONPATH": str(root), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "dbsnap", *args], env=full, capture_output=True, text=True, check=False
+    )
+
+
+def test_a_plugin_that_fails_to_import_is_reported_and_skipped(tmp_path: Path) -> None:
+    _fake_distribution(
+        tmp_path,
+        "dbsnap-broken",
+        {"broken": "dbsnap_broken_mod"},
+        {"dbsnap_broken_mod": "import nosuchmodule\n"},
+    )
+    result = _cli(tmp_path, "plugins")
+    assert result.returncode == 0
+    assert "broken" in result.stderr and "dbsnap-broken" in result.stderr
+    assert "failed to load plugin broken (dbsnap-broken)" in result.stdout
+    assert "sqlite" in result.stdout
+    blocked = _cli(tmp_path, "plugins", DBSNAP_DISABLE_PLUGINS="broken")
+    assert "broken" not in blocked.stdout + blocked.stderr
+
+
+def test_a_conflicting_third_party_plugin_is_an_error_naming_both(tmp_path: Path) -> None:
+    source = """
+    from dbsnap import hookimpl
+
+    @hookimpl
+    def dbsnap_register_drivers(register):
+        register("sqlite", object)
+    """
+    _fake_distribution(tmp_path, "dbsnap-clash", {"clash": "dbsnap_clash_mod"}, {"dbsnap_clash_mod": source})
+    result = _cli(tmp_path, "snapshot", "sqlite:///x.db", "--store", str(tmp_path / "s"))
+    assert result.returncode == 1
+    assert "'clash' (dbsnap-clash)" in result.stderr and "'sqlite' (dbsnap)" in result.stderr
