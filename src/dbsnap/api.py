@@ -128,7 +128,7 @@ def _run_snapshot(
         try:
             hashing = HashingSink(tee)
             with codec.encoder(hashing) as encoder:
-                info = driver.dump(encoder)
+                info = driver.dump(encoder, codec=codec.name)
         finally:
             failures.update(tee.close())
         template = Snapshot(
@@ -203,19 +203,64 @@ def _resolve(name_or_snapshot: str | Snapshot, st: Store) -> Snapshot:
     return st.get(name_or_snapshot)
 
 
+@attrs.frozen
+class Verification:
+    """What verify checked.
+
+    Attributes:
+        snapshot: The snapshot, from its manifest.
+        checks: Facts from the checks beyond the hash (archive tables, restored row counts...).
+    """
+
+    snapshot: Snapshot
+    checks: dict[str, Any] = attrs.field(factory=dict)
+
+
+def _driver_class(name: str, plugins: Plugins) -> Any:
+    for registration in plugins.drivers().values():
+        if getattr(registration.factory, "name", None) == name:
+            return registration.factory
+    return None
+
+
 def verify(
     name_or_snapshot: str | Snapshot,
     store: StoreArg = None,
     *,
+    restore_into: str | None = None,
     config: Config | None = None,
     plugins: Plugins | None = None,
-) -> Snapshot:
-    """Re-hash a snapshot's stored bytes against its manifest; raise VerificationError if they differ."""
-    st = primary_store(store, config or Config.from_env(), plugins or get_plugins())
+) -> Verification:
+    """Re-hash a snapshot's stored bytes against its manifest, and let its driver read it.
+
+    With `restore_into` (a database URL), also restore it into a scratch database on that server
+    (or a temporary file for SQLite) and check it there. Raises VerificationError if anything is off.
+    """
+    config = config or Config.from_env()
+    plugins = plugins or get_plugins()
+    st = primary_store(store, config, plugins)
     snap = _resolve(name_or_snapshot, st)
     check_stored(st, snap)
+    checks: dict[str, Any] = {}
+    cls = _driver_class(snap.driver, plugins)
+    deep = restore_into is not None
+    if deep or hasattr(cls, "check_payload"):
+        codec = get_codec(snap.codec, plugins)
+        with verified_payload(st, snap) as path:
+            if hasattr(cls, "check_payload"):
+                checks.update(cls.check_payload(path, codec))
+            if deep:
+                driver = open_driver(restore_into or "", plugins)
+                if driver.name != snap.driver:
+                    raise DriverMismatchError(
+                        f"snapshot {snap.name!r} was made by the {snap.driver} driver; "
+                        f"it cannot be test-restored on a {driver.name} database"
+                    )
+                if not hasattr(driver, "verify_restore"):
+                    raise DbsnapError(f"the {driver.name} driver cannot verify by restoring")
+                checks["restore"] = driver.verify_restore(path, codec)
     log.info("Database backup: snapshot %s in %s verified", snap.name, st.url)
-    return snap
+    return Verification(snap, checks)
 
 
 def latest(store: StoreArg, label: str, **kwargs: Any) -> Snapshot:

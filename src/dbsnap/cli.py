@@ -23,6 +23,7 @@ from dbsnap.output import (
     snapshot_result_json,
     snapshots_table,
     table,
+    verify_line,
 )
 from dbsnap.plugins import get_plugins
 from dbsnap.redact import redact_url, scrub
@@ -75,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", help="database label in the manifest (default: file stem or database name)")
     p.add_argument("--codec", help="compression codec (default: the driver's; see 'dbsnap plugins')")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    pg = p.add_argument_group("PostgreSQL options")
+    pg.add_argument("--schema", action="append", metavar="PATTERN", help="dump only matching schemas")
+    pg.add_argument(
+        "--exclude-schema", action="append", metavar="PATTERN", help="do not dump matching schemas"
+    )
+    pg.add_argument("--table", action="append", metavar="PATTERN", help="dump only matching tables")
+    pg.add_argument("--exclude-table", action="append", metavar="PATTERN", help="do not dump matching tables")
+    pg.add_argument("--compress", type=int, metavar="0-9", help="pg_dump's own compression level")
+    pg.add_argument("--pg-dump-arg", action="append", metavar="ARG", help="pass ARG to pg_dump (repeatable)")
 
     p = sub.add_parser("list", help="list the snapshots in a store, newest first")
     store_opt(p)
@@ -86,10 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latest", action="store_true", help="restore the newest snapshot of the database")
     store_opt(p)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    pg = p.add_argument_group("PostgreSQL options")
+    pg.add_argument(
+        "--jobs", type=int, metavar="N", help="parallel pg_restore from a local file (not one transaction)"
+    )
+    pg.add_argument("--no-owner", action="store_true", help="do not restore object owners")
+    pg.add_argument("--no-privileges", action="store_true", help="do not restore grants")
+    pg.add_argument("--create", action="store_true", help="create the database if it does not exist")
 
     p = sub.add_parser("verify", help="re-hash stored snapshots against their manifests")
-    p.add_argument("name", nargs="?", help="snapshot name")
+    p.add_argument(
+        "target", nargs="*", metavar="NAME [DATABASE]", help="snapshot name; DATABASE for --restore"
+    )
     p.add_argument("--all", action="store_true", help="verify every snapshot in the store")
+    p.add_argument(
+        "--restore",
+        action="store_true",
+        help="also restore into a scratch database on DATABASE's server "
+        "(default $DBSNAP_DATABASE_URL) and check it",
+    )
     store_opt(p)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
@@ -154,11 +179,29 @@ def _as_rules(policy: Policy) -> dict[str, Any]:
     return {n: getattr(policy, n) for n in names}
 
 
+def _driver_options(args: argparse.Namespace) -> dict[str, Any]:
+    pairs = (
+        ("schemas", args.schema),
+        ("exclude_schemas", args.exclude_schema),
+        ("tables", args.table),
+        ("exclude_tables", args.exclude_table),
+        ("compress", args.compress),
+        ("extra_args", args.pg_dump_arg),
+    )
+    return {key: value for key, value in pairs if value is not None}
+
+
 def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
     """Take a snapshot into every store."""
     try:
         result = api.snapshot_to_stores(
-            args.database, args.store, name=args.name, label=args.label, codec=args.codec, config=config
+            args.database,
+            args.store,
+            name=args.name,
+            label=args.label,
+            codec=args.codec,
+            config=config,
+            driver_options=_driver_options(args),
         )
     except api.PartialSnapshotError as exc:
         result = exc.result
@@ -216,36 +259,50 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         if not _confirm(question):
             print("restore cancelled; nothing was changed", file=sys.stderr)
             return EXIT_FAILURE
-    snap = api.restore(name, database, args.store, config=config)
+    options = {
+        key: value
+        for key, value in (
+            ("jobs", args.jobs),
+            ("no_owner", args.no_owner or None),
+            ("no_privileges", args.no_privileges or None),
+            ("create", args.create or None),
+        )
+        if value is not None
+    }
+    snap = api.restore(name, database, args.store, config=config, restore_options=options)
     print(f"restored {snap.name} into {redact_url(database)}")
     return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
-    """Verify one or all snapshots."""
-    if bool(args.name) == bool(args.all):
-        raise ConfigError("give a snapshot NAME to verify, or --all (not both)")
+    """Verify one or all snapshots; with --restore, by restoring into a scratch database."""
+    positional = list(args.target)
+    name = None if args.all else (positional.pop(0) if positional else None)
+    if (name is None) != bool(args.all) or len(positional) > (1 if args.restore else 0):
+        raise ConfigError("give a snapshot NAME to verify, or --all; DATABASE only with --restore")
+    scratch_on = (positional[0] if positional else config.database) if args.restore else None
+    if args.restore and not scratch_on:
+        raise ConfigError(
+            "--restore needs a DATABASE (or DBSNAP_DATABASE_URL) whose server gets the scratch copy"
+        )
     store = api.primary_store(args.store, config, get_plugins())
-    names = [args.name] if args.name else store.manifest_names()
+    names = [name] if name else store.manifest_names()
     results: list[dict[str, Any]] = []
-    for name in names:
+    for item in names:
         try:
-            api.verify(name, store, config=config)
-            results.append({"name": name, "ok": True, "error": None})
+            done = api.verify(item, store, restore_into=scratch_on, config=config)
+            results.append({"name": item, "ok": True, "error": None, "checks": done.checks})
         except VerificationError as exc:
-            results.append({"name": name, "ok": False, "error": scrub(str(exc))})
+            results.append({"name": item, "ok": False, "error": scrub(str(exc)), "checks": {}})
         except DbsnapError as exc:
-            if args.name:
+            if name:
                 raise
-            results.append({"name": name, "ok": False, "error": scrub(str(exc))})
+            results.append({"name": item, "ok": False, "error": scrub(str(exc)), "checks": {}})
     if args.json:
         emit_json(results)
     else:
-        for item in results:
-            print(
-                f"{'ok ' if item['ok'] else 'BAD'}  {item['name']}"
-                + (f"  {item['error']}" if item["error"] else "")
-            )
+        for result in results:
+            print(verify_line(result))
         if not results:
             print("no snapshots to verify", file=sys.stderr)
     return EXIT_OK if all(r["ok"] for r in results) else EXIT_BAD_SNAPSHOT

@@ -102,3 +102,18 @@ def prune_text(results: list[PruneResult]) -> str:
         for name in result.swept:
             lines.append(f"  swept leftover {name}")
     return "\n".join(lines) if lines else "no snapshots"
+
+
+def verify_line(result: dict[str, Any]) -> str:
+    """Return one line of `verify` output: ok/BAD, the name, and what was checked or went wrong."""
+    if not result["ok"]:
+        return f"BAD  {result['name']}  {result['error']}"
+    checks = result.get("checks") or {}
+    facts = []
+    if "tables" in checks:
+        facts.append(f"{checks['tables']} tables in the archive")
+    restored = checks.get("restore")
+    if restored:
+        rows = sum(restored.get("tables", {}).values())
+        facts.append(f"restored {len(restored.get('tables', {}))} tables, {rows} rows")
+    return f"ok   {result['name']}" + (f"  ({'; '.join(facts)})" if facts else "")

@@ -29,7 +29,7 @@ class TextFileDriver:
         if not self.path.is_file():
             raise FileNotFoundError(self.path)
 
-    def dump(self, sink: Sink) -> dict[str, Any]:
+    def dump(self, sink: Sink, *, codec: str = "gzip") -> dict[str, Any]:
         with self.path.open("rb") as handle:
             copy(handle, sink)
         return {"format": "text"}

@@ -29,8 +29,12 @@ class Driver(Protocol):
     def preflight(self) -> None:
         """Check, before any work, that a dump can run; raise a DbsnapError with the fix."""
 
-    def dump(self, sink: Sink) -> dict[str, Any]:
-        """Write a consistent dump to `sink` in bounded chunks; return the driver_info facts."""
+    def dump(self, sink: Sink, *, codec: str) -> dict[str, Any]:
+        """Write a consistent dump to `sink` in bounded chunks; return the driver_info facts.
+
+        `codec` names the codec that will encode the output, so a driver whose tool compresses
+        on its own (pg_dump) can leave compression to the codec instead.
+        """
 
     def restore(self, payload: str, codec: Codec, **options: Any) -> None:
         """Replace the database's content with the verified payload file at `payload`."""

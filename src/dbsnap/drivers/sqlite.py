@@ -94,7 +94,7 @@ class SqliteDriver:
         except sqlite3.DatabaseError as exc:
             raise DriverError(f"{str(self.path)!r} is not a readable SQLite database ({exc})") from None
 
-    def dump(self, sink: Sink) -> dict[str, Any]:
+    def dump(self, sink: Sink, *, codec: str = "zstd") -> dict[str, Any]:  # noqa: ARG002 - raw pages either way
         """Copy the database with the backup API in one step (a consistent read), then stream it."""
         temp = _temp_file()
         try:
@@ -144,6 +144,27 @@ class SqliteDriver:
             raise VerificationError(
                 f"the snapshot could not be decoded ({exc}); nothing was restored"
             ) from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def verify_restore(self, payload: str, codec: Codec) -> dict[str, Any]:
+        """Decode into a temporary file, integrity-check it and count each table's rows."""
+        temp = _temp_file()
+        try:
+            with open(payload, "rb") as raw, codec.decoder(raw) as decoded, temp.open("wb") as out:
+                copy(decoded, out, CHUNK)
+            integrity_check(temp)
+            with _connect(temp, readonly=True) as conn:
+                names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+                counts = {
+                    n: conn.execute(f'SELECT count(*) FROM "{n.replace(chr(34), chr(34) * 2)}"').fetchone()[0]
+                    for n in names
+                }
+            return {"tables": counts}
+        except Exception as exc:
+            if isinstance(exc, VerificationError):
+                raise
+            raise VerificationError(f"the snapshot does not decode to a SQLite database ({exc})") from None
         finally:
             temp.unlink(missing_ok=True)
 

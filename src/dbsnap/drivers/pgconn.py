@@ -1,0 +1,161 @@
+"""PostgreSQL connection facts: URL parsing, password files, client tools and server checks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from dbsnap.exceptions import ConfigError, DriverError, MissingExtraError
+from dbsnap.redact import redact_url, register_secret, scrub
+
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+DEBIAN_PACKAGE = "postgresql-client"
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise MissingExtraError(
+            "the PostgreSQL driver needs psycopg: pip install 'dbsnap[postgres]'"
+        ) from None
+    return psycopg
+
+
+@attrs.frozen
+class PgTarget:
+    """A parsed PostgreSQL URL.
+
+    Attributes:
+        params: libpq connection parameters without the password.
+        password: The password, or None (never shown; see `redacted`).
+        redacted: The URL with the password masked, for messages.
+    """
+
+    params: dict[str, str]
+    password: str | None = attrs.field(repr=False)
+    redacted: str
+
+    @classmethod
+    def parse(cls, url: str) -> PgTarget:
+        """Parse a postgresql:// or postgres:// URL with libpq's own parser (via psycopg)."""
+        redacted = redact_url(url)
+        conninfo = _psycopg().conninfo
+        try:
+            params = conninfo.conninfo_to_dict(url)
+        except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError subclasses
+            raise ConfigError(f"PostgreSQL URL {redacted} is malformed: {scrub(str(exc))}") from None
+        password = params.pop("password", None)
+        register_secret(password)
+        clean = {k: str(v) for k, v in params.items() if v is not None}
+        if not clean.get("dbname"):
+            raise ConfigError(f"PostgreSQL URL {redacted} names no database; add /DBNAME to it")
+        return cls(clean, password, redacted)
+
+    @property
+    def dbname(self) -> str:
+        """The database name."""
+        return self.params["dbname"]
+
+    def conninfo(self, **override: str) -> str:
+        """Return a libpq connection string without the password (safe for argv)."""
+        return str(_psycopg().conninfo.make_conninfo("", **{**self.params, **override}))
+
+    @contextlib.contextmanager
+    def environment(self) -> Iterator[dict[str, str]]:
+        """Yield an environment for the client tools: the password only in a 0600 PGPASSFILE."""
+        env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "PGPASSFILE")}
+        if self.password is None:
+            yield env
+            return
+        fd, path = tempfile.mkstemp(prefix=".dbsnap-pgpass-", dir=os.environ.get("DBSNAP_TMPDIR"))
+        try:
+            escaped = self.password.replace("\\", "\\\\").replace(":", "\\:")
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"*:*:*:*:{escaped}\n")
+            env["PGPASSFILE"] = path
+            yield env
+        finally:
+            Path(path).unlink(missing_ok=True)
+
+    def connect(self, **override: str) -> Any:
+        """Open a psycopg connection (autocommit), translating failures into one-line errors."""
+        psycopg = _psycopg()
+        params: dict[str, Any] = {**self.params, **override}
+        if self.password is not None:
+            params["password"] = self.password
+        params.setdefault("connect_timeout", "10")
+        try:
+            return psycopg.connect(autocommit=True, **params)
+        except psycopg.OperationalError as exc:
+            raise connection_error(self.redacted, str(exc)) from None
+
+
+def connection_error(where: str, message: str) -> DriverError:
+    """Turn a libpq connection failure into an error that says which kind it is and the fix."""
+    text = scrub(message.strip().splitlines()[-1] if message.strip() else message)
+    lowered = message.lower()
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return DriverError(f"authentication failed for {where}: check the user and password ({text})")
+    if "does not exist" in lowered and "database" in lowered:
+        return DriverError(f"database in {where} does not exist ({text}); create it or use --create")
+    return DriverError(f"cannot reach the PostgreSQL server of {where}: {text}; is it running and reachable?")
+
+
+def find_tool(name: str) -> str:
+    """Return the path of pg_dump/pg_restore ($DBSNAP_PG_BINDIR first, then PATH) or explain."""
+    bindir = os.environ.get("DBSNAP_PG_BINDIR")
+    if bindir:
+        candidate = Path(bindir) / name
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+        raise DriverError(f"{name} not found in DBSNAP_PG_BINDIR={bindir}")
+    found = shutil.which(name)
+    if found is None:
+        raise DriverError(
+            f"{name} is not installed or not on PATH; install it (Debian/Ubuntu: apt-get install "
+            f"{DEBIAN_PACKAGE}) or set DBSNAP_PG_BINDIR"
+        )
+    return found
+
+
+def tool_version(path: str) -> tuple[int, int, str]:
+    """Return (major, minor, text) from `path --version`."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError as exc:
+        raise DriverError(f"cannot run {path}: {exc.strerror}") from None
+    match = _VERSION.search(out.stdout)
+    if match is None:
+        raise DriverError(f"cannot read the version of {path} (it printed {out.stdout.strip()[:80]!r})")
+    return int(match.group(1)), int(match.group(2) or 0), out.stdout.strip()
+
+
+def server_version(conn: Any) -> tuple[int, str]:
+    """Return the server's major version and its version string."""
+    number = int(conn.info.server_version)
+    major = number // 10000 if number >= 100000 else number // 100
+    text = str(conn.execute("SHOW server_version").fetchone()[0])
+    return major, text
+
+
+def check_client(tool: str, server_major: int, server_text: str) -> tuple[int, int, str]:
+    """Refuse a client tool older than the server, naming both versions."""
+    path = find_tool(tool)
+    major, minor, text = tool_version(path)
+    if major < server_major:
+        raise DriverError(
+            f"{tool} {major}.{minor} ({path}) is older than the PostgreSQL {server_text} server and cannot "
+            f"dump it; install the PostgreSQL {server_major} client tools (Debian: postgresql-client-"
+            f"{server_major}) or point DBSNAP_PG_BINDIR at them"
+        )
+    return major, minor, text
