@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dbsnap.plugins import Plugins, create_plugins, reset_plugins
+from tests.pgserver import Cluster, start_cluster
 
 settings.register_profile("quick", max_examples=60, deadline=None)
 settings.register_profile("ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -96,3 +97,14 @@ def run_cli(
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the whole session; failing to start it fails the tests."""
+    try:
+        cluster = start_cluster()
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(f"cannot start the PostgreSQL test cluster: {exc}")
+    yield cluster
+    cluster.stop()

@@ -133,7 +133,7 @@ def test_usage_errors_exit_2_with_one_line(db: Path, store: Path) -> None:
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.strip().count("\n") <= 1 or result.stderr.startswith("usage:"), result.stderr
     unknown = run_cli("snapshot", "mysql://x/y", "--store", str(store))
-    assert "installed drivers: sqlite" in unknown.stderr
+    assert "installed drivers: postgres, postgresql, sqlite" in unknown.stderr
 
 
 def test_unknown_snapshot_is_exit_1_and_names_the_fix(store: Path) -> None:

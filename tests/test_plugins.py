@@ -89,7 +89,7 @@ def test_a_misspelled_hook_fails_loudly(plugins: Plugins) -> None:
 
 
 def test_unknown_scheme_lists_installed_drivers(plugins: Plugins, tmp_path: Path) -> None:
-    with pytest.raises(UnknownSchemeError, match="installed drivers: sqlite"):
+    with pytest.raises(UnknownSchemeError, match="installed drivers: postgres, postgresql, sqlite"):
         dbsnap.snapshot("oracle://db", str(tmp_path), plugins=plugins)
 
 

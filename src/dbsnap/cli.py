@@ -366,6 +366,18 @@ COMMANDS = {
 }
 
 
+def _warn_about_visible_passwords(args: argparse.Namespace) -> None:
+    urls = [getattr(args, "database", None), *getattr(args, "target", [])]
+    if any(
+        isinstance(u, str) and "://" in u and ":" in u.split("://", 1)[1].split("@")[0] and "@" in u
+        for u in urls
+    ):
+        logging.getLogger("dbsnap").warning(
+            "dbsnap: warning: the database URL on the command line holds a password that other users can "
+            "see in the process list; set DBSNAP_DATABASE_URL (or use a ~/.pgpass file) instead"
+        )
+
+
 def _setup_logging(debug: bool, verbose: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
@@ -387,6 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.debug, args.verbose)
     try:
         config = Config.from_env()
+        _warn_about_visible_passwords(args)
         return COMMANDS[args.command](args, config)
     except KeyboardInterrupt:
         print("dbsnap: interrupted; nothing half-written is left listed", file=sys.stderr)

@@ -102,7 +102,7 @@ class PgTarget:
 
 def connection_error(where: str, message: str) -> DriverError:
     """Turn a libpq connection failure into an error that says which kind it is and the fix."""
-    text = scrub(message.strip().splitlines()[-1] if message.strip() else message)
+    text = scrub(" ".join(message.split()))
     lowered = message.lower()
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         return DriverError(f"authentication failed for {where}: check the user and password ({text})")

@@ -18,7 +18,7 @@ from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.streams import Sink
 
 log = logging.getLogger("dbsnap")
-_TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (\S+) (.+) (\S+)$")
+_TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )(.+) (\S+)$")
 MAINTENANCE_DB = "postgres"
 
 
@@ -41,8 +41,12 @@ def _input(payload: str, codec: Codec) -> Iterator[tuple[list[str], Any]]:
         yield [], decoded
 
 
-def toc_tables(payload: str, codec: Codec) -> list[tuple[str, str]]:
-    """Return (schema, table) for every table in the archive's table of contents (pg_restore --list)."""
+def toc_tables(payload: str, codec: Codec) -> list[str]:
+    """Return "schema table" for every table in the archive's table of contents (pg_restore --list).
+
+    pg_restore prints schema and name unquoted, separated by a space, so names with spaces are
+    ambiguous here; verify_restore matches them against the restored catalog in the same form.
+    """
     with _input(payload, codec) as (args, stream):
         tool = Tool([find_tool("pg_restore"), "--list", *args], {}, stdin=stream is not None, stdout=True)
         feeder = tool.feed_in_background(stream) if stream is not None else None
@@ -55,12 +59,7 @@ def toc_tables(payload: str, codec: Codec) -> list[tuple[str, str]]:
         except DriverError as exc:
             raise VerificationError(f"the payload is not a readable pg_dump archive: {exc}") from None
     text = listing.getvalue().decode("utf-8", "replace")
-    found = []
-    for line in text.splitlines():
-        match = _TOC_TABLE.match(line)
-        if match:
-            found.append((match.group(1), match.group(2)))
-    return found
+    return [m.group(1) for m in map(_TOC_TABLE.match, text.splitlines()) if m is not None]
 
 
 class PostgresDriver:
@@ -223,15 +222,19 @@ class PostgresDriver:
                 raise VerificationError(f"the snapshot does not restore: {exc}") from None
             counts: dict[str, int] = {}
             with self.target.connect(dbname=scratch) as conn:
-                for schema, table in tables:
-                    ident = sql.Identifier(schema, table)
-                    try:
-                        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
-                    except Exception as exc:  # noqa: BLE001 - any failure here means the table is missing
+                for entry in tables:
+                    found = conn.execute(
+                        "SELECT n.nspname, c.relname FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname || ' ' || c.relname = %s AND c.relkind IN ('r', 'p')",
+                        (entry,),
+                    ).fetchone()
+                    if found is None:
                         raise VerificationError(
-                            f"table {schema}.{table} is in the archive but not in the restored copy ({exc})"
-                        ) from None
-                    counts[f"{schema}.{table}"] = int(row[0])
+                            f"table {entry!r} is in the archive but not in the restored copy"
+                        )
+                    ident = sql.Identifier(found[0], found[1])
+                    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
+                    counts[f"{found[0]}.{found[1]}"] = int(row[0])
             return {"scratch_database": scratch, "tables": counts}
         finally:
             self._drop(scratch)
