@@ -20,6 +20,11 @@ from dbsnap.streams import Sink
 log = logging.getLogger("dbsnap")
 _TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )(.+) (\S+)$")
 MAINTENANCE_DB = "postgres"
+# Tables as pg_restore --list names them: schema and name, unquoted, separated by one space.
+_FIND_TABLE = (
+    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname || ' ' || c.relname = %s AND c.relkind IN ('r', 'p')"
+)
 
 
 def _strings(name: str, value: Sequence[str] | str | None) -> list[str]:
@@ -223,11 +228,7 @@ class PostgresDriver:
             counts: dict[str, int] = {}
             with self.target.connect(dbname=scratch) as conn:
                 for entry in tables:
-                    found = conn.execute(
-                        "SELECT n.nspname, c.relname FROM pg_class c "
-                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname || ' ' || c.relname = %s AND c.relkind IN ('r', 'p')",
-                        (entry,),
-                    ).fetchone()
+                    found = conn.execute(_FIND_TABLE, (entry,)).fetchone()
                     if found is None:
                         raise VerificationError(
                             f"table {entry!r} is in the archive but not in the restored copy"
