@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 
 from dbsnap.plugins import Plugins, create_plugins, reset_plugins
 from tests.pgserver import Cluster, start_cluster
+from tests.sshserver import SshServer, start_sshd
 
 settings.register_profile("quick", max_examples=60, deadline=None)
 settings.register_profile("ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,3 +109,14 @@ def pg() -> Iterator[Cluster]:
         pytest.fail(f"cannot start the PostgreSQL test cluster: {exc}")
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[SshServer]:
+    """A real OpenSSH server for the whole session; failing to start it fails the tests."""
+    try:
+        server = start_sshd()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"cannot start the test sshd: {exc}")
+    yield server
+    server.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from urllib.parse import quote
 
 import attrs
 
@@ -83,8 +84,24 @@ class Config:
         env = os.environ if env is None else env
         database = env.get("DBSNAP_DATABASE_URL", "").strip() or env.get("DATABASE_URL", "").strip()
         store = env.get("DBSNAP_STORE", "").strip() or env.get("BACKUP_DIR", "").strip()
-        return cls(
-            database=database or None,
-            stores=(store or DEFAULT_STORE,),
-            policy=policy_from_env(env),
-        )
+        stores = [store or DEFAULT_STORE]
+        if parse_bool("BACKUP_SFTP_ENABLED", env.get("BACKUP_SFTP_ENABLED", "")):
+            stores.append(legacy_sftp_url(env))
+        return cls(database=database or None, stores=tuple(stores), policy=policy_from_env(env))
+
+
+def legacy_sftp_url(env: Mapping[str, str]) -> str:
+    """Build the off-site store URL from the original system's BACKUP_SFTP_* variables.
+
+    The password stays out of the URL; the SFTP store reads BACKUP_SFTP_PASSWORD itself.
+    """
+    host = env.get("BACKUP_SFTP_HOST", "").strip()
+    user = env.get("BACKUP_SFTP_USER", "").strip()
+    if not host or not user:
+        raise ConfigError("BACKUP_SFTP_ENABLED is true but BACKUP_SFTP_HOST or BACKUP_SFTP_USER is not set")
+    port = env.get("BACKUP_SFTP_PORT", "").strip() or "22"
+    if not port.isdigit():
+        raise ConfigError(f"BACKUP_SFTP_PORT={port!r} is not a port number")
+    folder = env.get("BACKUP_SFTP_DIRECTORY", "").strip() or "backups"
+    path = folder if folder.startswith("/") else f"/~/{folder}"
+    return f"sftp://{quote(user, safe='')}@{host}:{port}{path}"
