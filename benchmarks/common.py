@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -19,8 +20,24 @@ class Run:
     peak_rss_mb: float
 
 
+def _own_peak(pid: int, peak: list[int], done: threading.Event) -> None:
+    """Sample VmHWM of `pid` itself (children excluded) until it exits."""
+    while not done.is_set():
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmHWM:"):
+                    peak[0] = max(peak[0], int(line.split()[1]))
+        except OSError:
+            return
+        done.wait(0.02)
+
+
 def run_command(argv: Sequence[str], env: dict[str, str] | None = None, stdin: str | None = None) -> Run:
-    """Run `argv` to completion; return its wall time and peak RSS (from wait4); raise on failure."""
+    """Run `argv` to completion; return its wall time and its own peak RSS; raise on failure.
+
+    The peak is the process's VmHWM sampled from /proc (so a pg_dump child is not counted), or
+    wait4's ru_maxrss when the process was too short to sample.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(
         list(argv),
@@ -33,14 +50,20 @@ def run_command(argv: Sequence[str], env: dict[str, str] | None = None, stdin: s
         assert proc.stdin is not None
         proc.stdin.write(stdin.encode())
         proc.stdin.close()
+    peak = [0]
+    done = threading.Event()
+    sampler = threading.Thread(target=_own_peak, args=(proc.pid, peak, done), daemon=True)
+    sampler.start()
     assert proc.stderr is not None
     err = proc.stderr.read()
+    done.set()
+    sampler.join()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, (peak[0] or usage.ru_maxrss) / 1024)
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -289,3 +289,22 @@ def test_several_databases_to_sftp_list_by_label(
     for label in ("alpha", "beta"):
         dbsnap.snapshot(f"sqlite:///{make_db(tmp_path / f'{label}.db', 10)}", url)
     assert [s.database for s in dbsnap.list_snapshots(url, database="beta")] == ["beta"]
+
+
+def test_progress_is_reported_through_fsspec_callbacks(
+    sshd: SshServer, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fsspec.callbacks import Callback
+
+    for key, value in sshd.env().items():
+        monkeypatch.setenv(key, value)
+    url = sshd.url("progress")
+    made = Callback()
+    snap = dbsnap.snapshot(f"sqlite:///{db}", [str(tmp_path / "local"), url], progress=made)
+    assert made.value == snap.size
+    fetched = Callback()
+    dbsnap.restore(snap.name, f"sqlite:///{tmp_path / 'copy.db'}", url, progress=fetched)
+    assert (fetched.size, fetched.value) == (snap.size, snap.size)
+    checked = Callback()
+    dbsnap.verify(snap.name, url, progress=checked)
+    assert checked.value == snap.size

@@ -6,14 +6,10 @@ __version__ = "0.1.0"
 
 from dbsnap.api import (
     PartialSnapshotError,
-    PruneResult,
     SnapshotResult,
-    Verification,
     list_snapshots,
-    prune,
     restore,
     snapshot,
-    verify,
 )
 from dbsnap.config import Config
 from dbsnap.exceptions import (
@@ -34,7 +30,9 @@ from dbsnap.exceptions import (
 )
 from dbsnap.hookspecs import hookimpl
 from dbsnap.manifest import Snapshot
+from dbsnap.pruning import PruneResult, prune
 from dbsnap.retention import EmptyPolicyError, Plan, Policy
+from dbsnap.verifying import Verification, verify
 
 __all__ = [
     "Config",

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dbsnap.exceptions import StoreError, VerificationError
 from dbsnap.manifest import Snapshot
 from dbsnap.stores.store import Store
-from dbsnap.streams import HashingSink, sha256_of
+from dbsnap.streams import HashingSink, Progress, sha256_of
 
 
 def _check(snap: Snapshot, store: Store, digest: str, size: int) -> None:
@@ -22,11 +22,13 @@ def _check(snap: Snapshot, store: Store, digest: str, size: int) -> None:
         )
 
 
-def check_stored(store: Store, snap: Snapshot) -> None:
+def check_stored(store: Store, snap: Snapshot, progress: Progress | None = None) -> None:
     """Re-hash the stored payload of `snap`; raise VerificationError if it differs or is missing."""
+    if progress is not None:
+        progress.set_size(snap.size)
     try:
         with store.open_read(snap.name) as handle:
-            digest, size = sha256_of(handle)
+            digest, size = sha256_of(handle, progress=progress)
     except FileNotFoundError:
         raise VerificationError(
             f"snapshot {snap.name!r} in {store.url} has a manifest but no payload"
@@ -37,17 +39,19 @@ def check_stored(store: Store, snap: Snapshot) -> None:
 
 
 @contextlib.contextmanager
-def verified_payload(store: Store, snap: Snapshot) -> Iterator[str]:
+def verified_payload(store: Store, snap: Snapshot, progress: Progress | None = None) -> Iterator[str]:
     """Yield a local path to `snap`'s payload after its bytes matched the manifest."""
     local = store.local_path(snap.name)
     if local is not None:
-        check_stored(store, snap)
+        check_stored(store, snap, progress)
         yield local
         return
+    if progress is not None:
+        progress.set_size(snap.size)
     fd, temp = tempfile.mkstemp(prefix=".dbsnap-download-", dir=os.environ.get("DBSNAP_TMPDIR"))
     try:
         with os.fdopen(fd, "wb") as out:
-            sink = HashingSink(out)
+            sink = HashingSink(out, progress)
             try:
                 with store.open_read(snap.name) as handle:
                     while block := handle.read(1024 * 1024):

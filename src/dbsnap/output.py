@@ -6,8 +6,9 @@ import json
 import sys
 from typing import Any
 
-from dbsnap.api import PruneResult, SnapshotResult
+from dbsnap.api import SnapshotResult
 from dbsnap.manifest import Snapshot
+from dbsnap.pruning import PruneResult
 from dbsnap.redact import scrub
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -9,8 +10,10 @@ import fsspec
 from fsspec.registry import known_implementations
 
 from dbsnap.codecs import Codec
+from dbsnap.config import Config
 from dbsnap.drivers.base import Driver
-from dbsnap.exceptions import ConfigError, MissingExtraError, StoreError, UnknownSchemeError
+from dbsnap.exceptions import ConfigError, DbsnapError, MissingExtraError, StoreError, UnknownSchemeError
+from dbsnap.manifest import Snapshot
 from dbsnap.plugins import Plugins
 from dbsnap.redact import redact_url
 from dbsnap.stores.store import Store
@@ -81,3 +84,28 @@ def get_codec(name: str, plugins: Plugins) -> Codec:
         )
     codec: Codec = registration.factory
     return codec
+
+
+StoreArg = str | Store | Sequence[str | Store] | None
+
+
+def open_stores(store: StoreArg, config: Config, plugins: Plugins) -> list[Store]:
+    """Open the store(s) given, or the configured ones when `store` is None."""
+    if store is None:
+        store = list(config.stores)
+    items: Sequence[str | Store] = [store] if isinstance(store, str | Store) else store
+    if not items:
+        raise DbsnapError("no store given; pass --store or set DBSNAP_STORE")
+    return [open_store(item, plugins) for item in items]
+
+
+def primary_store(store: StoreArg, config: Config, plugins: Plugins) -> Store:
+    """Return the store reads go to: the one given, or the first configured."""
+    return open_stores(store, config, plugins)[0]
+
+
+def resolve_snapshot(name_or_snapshot: str | Snapshot, st: Store) -> Snapshot:
+    """Read the manifest of a snapshot given by name or as a Snapshot, from `st`."""
+    if isinstance(name_or_snapshot, Snapshot):
+        return st.get(name_or_snapshot.name)
+    return st.get(name_or_snapshot)

@@ -22,13 +22,24 @@ class Source(Protocol):
         """Read at most `size` bytes; b"" at the end."""
 
 
-class HashingSink:
-    """Passes writes on to `sink` while counting them and computing their SHA-256."""
+class Progress(Protocol):
+    """What dbsnap reports progress to: fsspec's Callback (and TqdmCallback) fit."""
 
-    def __init__(self, sink: Sink) -> None:
-        """Wrap `sink`."""
+    def set_size(self, size: int | None) -> None:
+        """Announce the total number of bytes, when known."""
+
+    def relative_update(self, inc: int = 1) -> None:
+        """Report `inc` more bytes done."""
+
+
+class HashingSink:
+    """Passes writes on to `sink` while counting them, computing their SHA-256 and reporting progress."""
+
+    def __init__(self, sink: Sink, progress: Progress | None = None) -> None:
+        """Wrap `sink`; `progress` (an fsspec Callback) hears of every byte."""
         self._sink = sink
         self._hash = hashlib.sha256()
+        self._progress = progress
         self.size = 0
 
     def write(self, data: bytes, /) -> int:
@@ -36,6 +47,8 @@ class HashingSink:
         self._hash.update(data)
         self.size += len(data)
         self._sink.write(data)
+        if self._progress is not None:
+            self._progress.relative_update(len(data))
         return len(data)
 
     def hexdigest(self) -> str:
@@ -52,11 +65,13 @@ def copy(source: Source, sink: Sink, chunk: int = CHUNK) -> int:
     return total
 
 
-def sha256_of(source: Source, chunk: int = CHUNK) -> tuple[str, int]:
+def sha256_of(source: Source, chunk: int = CHUNK, progress: Progress | None = None) -> tuple[str, int]:
     """Return the SHA-256 hex digest and the length of everything `source` yields."""
     digest = hashlib.sha256()
     total = 0
     while block := source.read(chunk):
         digest.update(block)
         total += len(block)
+        if progress is not None:
+            progress.relative_update(len(block))
     return digest.hexdigest(), total

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import concurrent.futures
-import contextlib
 import logging
 import os
 import socket
-import time
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
@@ -18,14 +13,13 @@ from dbsnap.config import parse_bool
 from dbsnap.exceptions import ConfigError, MissingExtraError, StoreError
 from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.redact import redact_url, register_secret
+from dbsnap.stores.sftpwriter import SftpWriter
 from dbsnap.stores.store import Store
 
 log = logging.getLogger("dbsnap")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-WRITE_CHUNK = 4 * 1024 * 1024
 RETRIES = 3
-IN_FLIGHT = 1
 # asyncssh encrypts in Python around OpenSSL: AES-GCM is the fastest there (about 25% over ChaCha20).
 CIPHERS = [
     "aes128-gcm@openssh.com",
@@ -74,98 +68,6 @@ def _translate(exc: BaseException, where: str, host: str, port: int, known_hosts
     if isinstance(exc, OSError):
         return StoreError(f"cannot connect to {where}: {exc.strerror or exc}")
     return StoreError(f"SFTP error on {where}: {exc}")
-
-
-class _SftpWriter:
-    """A synchronous writer over an asyncssh file: pipelined writes, resumed after a lost connection.
-
-    Writes are gathered into WRITE_CHUNK blocks; each block is split by asyncssh into parallel
-    requests under the server's limit, and the next block is sent while IN_FLIGHT older ones are
-    still unacknowledged, so the SFTP pipeline never drains between blocks. The data
-    of unacknowledged chunks is kept, so a lost connection is retried by reconnecting and writing
-    them again at their offsets.
-    """
-
-    def __init__(self, store: SftpStore, path: str) -> None:
-        self.store = store
-        self.path = path
-        self.offset = 0
-        self._buffer = bytearray()
-        self._pending: collections.deque[tuple[int, bytes, concurrent.futures.Future[Any]]] = (
-            collections.deque()
-        )
-        self._file = store.run(store.sftp().open(path, "xb", attrs=store.file_attrs()))
-
-    def _submit(self, offset: int, data: bytes) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(self._file.write(data, offset), self.store.fs.loop)
-
-    def write(self, data: bytes, /) -> int:
-        self._buffer += data
-        if len(self._buffer) >= WRITE_CHUNK:
-            self._send()
-        return len(data)
-
-    def _send(self) -> None:
-        if not self._buffer:
-            return
-        block, self._buffer = bytes(self._buffer), bytearray()
-        self._pending.append((self.offset, block, self._submit(self.offset, block)))
-        self.offset += len(block)
-        self._drain(IN_FLIGHT)
-
-    def _drain(self, limit: int) -> None:
-        while len(self._pending) > limit:
-            future = self._pending[0][2]
-            try:
-                future.result()
-            except Exception as exc:  # noqa: BLE001 - _recover retries what is transient, re-raises the rest
-                self._recover(exc)
-                continue
-            self._pending.popleft()
-
-    def _recover(self, error: Exception) -> None:
-        """Reconnect and rewrite every unacknowledged chunk, up to the store's retry count."""
-        for attempt in range(self.store.retries + 1):
-            if attempt == self.store.retries or not self.store.transient(error):
-                raise error
-            for _, _, future in self._pending:
-                with contextlib.suppress(Exception):
-                    future.result()
-            delay = 2**attempt
-            log.warning(
-                "Database backup: upload to %s interrupted (%s); retrying in %ds",
-                self.store.url,
-                error,
-                delay,
-            )
-            time.sleep(delay)
-            try:
-                self.store.reconnect()
-                # Every byte before the oldest pending chunk was acknowledged; rewrite from there.
-                self._file = self.store.run(self.store.sftp().open(self.path, "r+b"))
-                for offset, data, _ in self._pending:
-                    self.store.run(self._file.write(data, offset))
-            except Exception as exc:  # noqa: BLE001 - the next attempt or the final raise decides
-                error = exc
-                continue
-            self._pending.clear()
-            return
-
-    def flush(self) -> None:
-        """Send what is buffered and wait until every chunk is acknowledged."""
-        self._send()
-        self._drain(0)
-
-    def close(self) -> None:
-        self.flush()
-        with contextlib.suppress(Exception):
-            self.store.run(self._file.fsync())
-        self.store.run(self._file.close())
-        size = self.store.run(self.store.sftp().stat(self.path)).size
-        if size != self.offset:
-            raise StoreError(
-                f"{self.path} on {self.store.url} has {size} bytes after upload, not {self.offset}"
-            )
 
 
 class SftpStore(Store):
@@ -298,7 +200,7 @@ class SftpStore(Store):
         """Create the remote file exclusively, mode 0600."""
         asyncssh, _, _ = _modules()
         try:
-            return _SftpWriter(self, self.path(name))  # type: ignore[return-value]
+            return SftpWriter(self, self.path(name))  # type: ignore[return-value]
         except asyncssh.SFTPFailure as exc:
             if "exist" in str(exc).lower():
                 raise FileExistsError(self.path(name)) from None

@@ -1,0 +1,79 @@
+"""verify(): prove a stored snapshot is whole, readable, and (on request) restorable."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+
+from dbsnap.config import Config
+from dbsnap.exceptions import DbsnapError, DriverMismatchError
+from dbsnap.fetch import check_stored, verified_payload
+from dbsnap.manifest import Snapshot
+from dbsnap.plugins import Plugins, get_plugins
+from dbsnap.resolve import StoreArg, get_codec, open_driver, primary_store, resolve_snapshot
+from dbsnap.streams import Progress
+
+log = logging.getLogger("dbsnap")
+
+
+@attrs.frozen
+class Verification:
+    """What verify checked.
+
+    Attributes:
+        snapshot: The snapshot, from its manifest.
+        checks: Facts from the checks beyond the hash (archive tables, restored row counts...).
+    """
+
+    snapshot: Snapshot
+    checks: dict[str, Any] = attrs.field(factory=dict)
+
+
+def _driver_class(name: str, plugins: Plugins) -> Any:
+    for registration in plugins.drivers().values():
+        if getattr(registration.factory, "name", None) == name:
+            return registration.factory
+    return None
+
+
+def verify(
+    name_or_snapshot: str | Snapshot,
+    store: StoreArg = None,
+    *,
+    restore_into: str | None = None,
+    config: Config | None = None,
+    plugins: Plugins | None = None,
+    progress: Progress | None = None,
+) -> Verification:
+    """Re-hash a snapshot's stored bytes against its manifest, and let its driver read it.
+
+    With `restore_into` (a database URL), also restore it into a scratch database on that server
+    (or a temporary file for SQLite) and check it there. Raises VerificationError if anything is off.
+    """
+    config = config or Config.from_env()
+    plugins = plugins or get_plugins()
+    st = primary_store(store, config, plugins)
+    snap = resolve_snapshot(name_or_snapshot, st)
+    check_stored(st, snap, progress)
+    checks: dict[str, Any] = {}
+    cls = _driver_class(snap.driver, plugins)
+    deep = restore_into is not None
+    if deep or hasattr(cls, "check_payload"):
+        codec = get_codec(snap.codec, plugins)
+        with verified_payload(st, snap) as path:
+            if hasattr(cls, "check_payload"):
+                checks.update(cls.check_payload(path, codec))
+            if deep:
+                driver = open_driver(restore_into or "", plugins)
+                if driver.name != snap.driver:
+                    raise DriverMismatchError(
+                        f"snapshot {snap.name!r} was made by the {snap.driver} driver; "
+                        f"it cannot be test-restored on a {driver.name} database"
+                    )
+                if not hasattr(driver, "verify_restore"):
+                    raise DbsnapError(f"the {driver.name} driver cannot verify by restoring")
+                checks["restore"] = driver.verify_restore(path, codec)
+    log.info("Database backup: snapshot %s in %s verified", snap.name, st.url)
+    return Verification(snap, checks)
