@@ -21,6 +21,7 @@ sysdeps:
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks scripts
 	$(PY) -m ruff format --check src tests benchmarks scripts
+	$(PY) scripts/cli_reference.py --check || (echo "docs/cli.md is stale: run $(PY) scripts/cli_reference.py" && false)
 
 types: $(STAMP)
 	$(PY) -m mypy
@@ -31,8 +32,10 @@ test: sysdeps $(STAMP) lint types
 test-fast: $(STAMP)
 	$(PY) -m pytest -x -q -m "not slow"
 
-bench: $(STAMP)
+bench: sysdeps $(STAMP)
 	$(PY) benchmarks/retention_plan.py
+	$(PY) benchmarks/postgres.py
+	$(PY) benchmarks/sftp.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

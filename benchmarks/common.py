@@ -24,9 +24,10 @@ def _own_peak(pid: int, peak: list[int], done: threading.Event) -> None:
     """Sample VmHWM of `pid` itself (children excluded) until it exits."""
     while not done.is_set():
         try:
-            for line in open(f"/proc/{pid}/status"):
-                if line.startswith("VmHWM:"):
-                    peak[0] = max(peak[0], int(line.split()[1]))
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
         except OSError:
             return
         done.wait(0.02)

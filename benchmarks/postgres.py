@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import HEADER, pairs, run_command  # noqa: E402
-from tests.pgserver import PASSWORD, USER, Cluster, start_cluster  # noqa: E402
+from benchmarks.common import HEADER, pairs, run_command
+from tests.pgserver import PASSWORD, USER, Cluster, start_cluster
 
 
 def database_size(cluster: Cluster, name: str) -> str:
@@ -29,9 +29,22 @@ def database_size(cluster: Cluster, name: str) -> str:
 def bench_scale(cluster: Cluster, scale: int, count: int, work: Path) -> list[str]:
     source = cluster.createdb(f"bench_{scale}")
     subprocess.run(
-        [str(cluster.bindir / "pgbench"), "-i", "-q", "-s", str(scale), "-h", cluster.socket_dir,
-         "-p", str(cluster.port), "-U", "postgres", f"bench_{scale}"],
-        check=True, capture_output=True,
+        [
+            str(cluster.bindir / "pgbench"),
+            "-i",
+            "-q",
+            "-s",
+            str(scale),
+            "-h",
+            cluster.socket_dir,
+            "-p",
+            str(cluster.port),
+            "-U",
+            "postgres",
+            f"bench_{scale}",
+        ],
+        check=True,
+        capture_output=True,
     )
     size = database_size(cluster, f"bench_{scale}")
     target = cluster.createdb(f"bench_{scale}_target")
@@ -44,12 +57,28 @@ def bench_scale(cluster: Cluster, scale: int, count: int, work: Path) -> list[st
     def ours_snapshot():
         counter[0] += 1
         return run_command(
-            [sys.executable, "-m", "dbsnap", "snapshot", "--store", str(store), "--name", f"s{counter[0]}.pgdump"], env
+            [
+                sys.executable,
+                "-m",
+                "dbsnap",
+                "snapshot",
+                "--store",
+                str(store),
+                "--name",
+                f"s{counter[0]}.pgdump",
+            ],
+            env,
         )
 
     def bare_dump():
         return run_command(
-            ["pg_dump", "-Fc", "-f", str(work / f"bare-{scale}.pgdump"), f"--dbname={conninfo} dbname=bench_{scale}"],
+            [
+                "pg_dump",
+                "-Fc",
+                "-f",
+                str(work / f"bare-{scale}.pgdump"),
+                f"--dbname={conninfo} dbname=bench_{scale}",
+            ],
             pgenv,
         )
 
@@ -57,13 +86,20 @@ def bench_scale(cluster: Cluster, scale: int, count: int, work: Path) -> list[st
 
     def ours_restore():
         return run_command(
-            [sys.executable, "-m", "dbsnap", "restore", "s1.pgdump", target, "--store", str(store), "--yes"], env
+            [sys.executable, "-m", "dbsnap", "restore", "s1.pgdump", target, "--store", str(store), "--yes"],
+            env,
         )
 
     def bare_restore():
         return run_command(
-            ["pg_restore", "--clean", "--if-exists", "--single-transaction",
-             f"--dbname={conninfo} dbname=bench_{scale}_target", str(work / f"bare-{scale}.pgdump")],
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--single-transaction",
+                f"--dbname={conninfo} dbname=bench_{scale}_target",
+                str(work / f"bare-{scale}.pgdump"),
+            ],
             pgenv,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import dbsnap
 from dbsnap import hookimpl
 from dbsnap.exceptions import PluginError, UnknownSchemeError
 from dbsnap.plugins import Plugins
+from tests.conftest import table_dump
 from tests.plugins.textfile import TextFilePlugin
 
 
@@ -139,3 +141,56 @@ def test_a_conflicting_third_party_plugin_is_an_error_naming_both(tmp_path: Path
     result = _cli(tmp_path, "snapshot", "sqlite:///x.db", "--store", str(tmp_path / "s"))
     assert result.returncode == 1
     assert "'clash' (dbsnap-clash)" in result.stderr and "'sqlite' (dbsnap)" in result.stderr
+
+
+class XorCodec:
+    """A toy codec: every byte XOR 0xFF."""
+
+    name = "xor"
+    extension = ".xor"
+
+    @contextlib.contextmanager
+    def encoder(self, sink: Any) -> Iterator[Any]:
+        class Out:
+            def write(self, data: bytes, /) -> int:
+                return int(sink.write(bytes(b ^ 0xFF for b in data)) or len(data))
+
+        yield Out()
+
+    @contextlib.contextmanager
+    def decoder(self, source: Any) -> Iterator[Any]:
+        class In:
+            def read(self, size: int = -1, /) -> bytes:
+                return bytes(b ^ 0xFF for b in source.read(size))
+
+        yield In()
+
+
+class StorageAndCodecPlugin:
+    @hookimpl
+    def dbsnap_register_codecs(self, register: Any) -> None:
+        register("xor", XorCodec())
+
+    @hookimpl
+    def dbsnap_register_stores(self, register: Any) -> None:
+        from fsspec.implementations.memory import MemoryFileSystem
+
+        from dbsnap.stores.store import Store
+
+        register(
+            "testmem", lambda url, **options: Store(MemoryFileSystem(), "/" + url.split("://", 1)[1], url)
+        )
+
+
+def test_plugins_register_codecs_and_stores(plugins: Plugins, db: Path) -> None:
+    plugins.register(StorageAndCodecPlugin(), name="storage-and-codec", dist="tests")
+    url = "testmem://plugin-store"
+    snap = dbsnap.snapshot(f"sqlite:///{db}", url, codec="xor", plugins=plugins)
+    assert snap.codec == "xor" and snap.name.endswith(".sqlite.xor")
+    assert [s.name for s in dbsnap.list_snapshots(url, plugins=plugins)] == [snap.name]
+    before = table_dump(db)
+    db.unlink()
+    dbsnap.restore(snap.name, f"sqlite:///{db}", url, plugins=plugins)
+    assert table_dump(db) == before
+    assert plugins.codecs()["xor"].dist == "tests"
+    assert plugins.stores()["testmem"].plugin == "storage-and-codec"

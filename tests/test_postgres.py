@@ -273,3 +273,14 @@ def test_a_password_on_the_command_line_is_warned_about(source: str, tmp_path: P
     assert result.returncode == 0
     assert "DBSNAP_DATABASE_URL" in result.stderr
     assert PASSWORD not in result.stderr
+
+
+def test_a_missing_pg_dump_names_the_package(source: str, tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = run_cli(
+        "snapshot", "--store", str(tmp_path / "s"), env={"PATH": str(empty), "DBSNAP_DATABASE_URL": source}
+    )
+    assert result.returncode == 1
+    assert "pg_dump is not installed" in result.stderr and "postgresql-client" in result.stderr
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())

@@ -308,3 +308,16 @@ def test_progress_is_reported_through_fsspec_callbacks(
     checked = Callback()
     dbsnap.verify(snap.name, url, progress=checked)
     assert checked.value == snap.size
+
+
+def test_turning_host_key_checking_off_is_loud(sshd: SshServer, db: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    env = {
+        **sshd.env(),
+        "DBSNAP_SFTP_KNOWN_HOSTS": str(empty),
+        "DBSNAP_SFTP_INSECURE_NO_HOST_KEY_CHECK": "true",
+    }
+    result = run_cli("snapshot", f"sqlite:///{db}", "--store", sshd.url("insecure"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "host key checking is OFF" in result.stderr
