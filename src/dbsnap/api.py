@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -24,6 +24,7 @@ from dbsnap.names import default_name, validate_name
 from dbsnap.plugins import Plugins, get_plugins
 from dbsnap.redact import redact_url, scrub
 from dbsnap.resolve import StoreArg, get_codec, open_driver, open_stores, primary_store, resolve_snapshot
+from dbsnap.stores.lock import store_lock
 from dbsnap.stores.pending import PendingSnapshot
 from dbsnap.stores.store import Store
 from dbsnap.streams import HashingSink, Progress
@@ -93,7 +94,9 @@ def snapshot_to_stores(
         stores = open_stores(store, config, plugins)
         chosen = get_codec(codec or driver.default_codec, plugins)
         driver.preflight()
-        return _run_snapshot(driver, stores, chosen, label, name, plugins, progress)
+        return _run_snapshot(
+            driver, stores, chosen, label, name, plugins, progress, config.lock_wait, config.lock_stale
+        )
     except BaseException as exc:
         plugins.snapshot_failed(label, exc, None)
         raise
@@ -107,6 +110,8 @@ def _run_snapshot(
     name: str | None,
     plugins: Plugins,
     progress: Progress | None,
+    lock_wait: float,
+    lock_stale: timedelta,
 ) -> SnapshotResult:
     started = time.monotonic()
     created = datetime.now(UTC)
@@ -118,6 +123,7 @@ def _run_snapshot(
         pending: dict[str, PendingSnapshot] = {}
         for st in stores:
             try:
+                stack.enter_context(store_lock(st, label, wait=lock_wait, stale_after=lock_stale))
                 pending[st.url] = stack.enter_context(st.writing(chosen))
             except (DbsnapError, OSError) as exc:
                 failures[st.url] = exc

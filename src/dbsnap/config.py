@@ -71,12 +71,16 @@ class Config:
         stores: Store URLs every snapshot is written to; the first is where reads go by default.
         policy: The default retention policy for prune.
         stale_after: How old a leftover temporary file must be before prune sweeps it.
+        lock_wait: Seconds to wait for another run's lock on the same store and database.
+        lock_stale: How old a lock must be before it is taken over (a dead holder on this host: at once).
     """
 
     database: str | None = None
     stores: tuple[str, ...] = (DEFAULT_STORE,)
     policy: Policy = attrs.field(factory=lambda: Policy(keep_last=DEFAULT_KEEP_LAST))
     stale_after: timedelta = timedelta(hours=1)
+    lock_wait: float = 300.0
+    lock_stale: timedelta = timedelta(hours=6)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -87,7 +91,25 @@ class Config:
         stores = [store or DEFAULT_STORE]
         if parse_bool("BACKUP_SFTP_ENABLED", env.get("BACKUP_SFTP_ENABLED", "")):
             stores.append(legacy_sftp_url(env))
-        return cls(database=database or None, stores=tuple(stores), policy=policy_from_env(env))
+        wait = env.get("DBSNAP_LOCK_WAIT", "").strip() or "300"
+        try:
+            lock_wait = float(wait)
+        except ValueError:
+            raise ConfigError(f"DBSNAP_LOCK_WAIT={wait!r} is not a number of seconds") from None
+        stale = env.get("DBSNAP_LOCK_STALE", "").strip() or "6h"
+        try:
+            span = Duration.parse(stale)
+        except ValueError as exc:
+            raise ConfigError(f"DBSNAP_LOCK_STALE: {exc}") from None
+        if span.years or span.months or not span.delta:
+            raise ConfigError(f"DBSNAP_LOCK_STALE={stale!r}: give days and hours, e.g. 6h")
+        return cls(
+            database=database or None,
+            stores=tuple(stores),
+            policy=policy_from_env(env),
+            lock_wait=lock_wait,
+            lock_stale=span.delta,
+        )
 
 
 def legacy_sftp_url(env: Mapping[str, str]) -> str:

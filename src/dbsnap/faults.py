@@ -12,6 +12,7 @@ POINTS = (
     "payload-renamed",
     "manifest-renamed",
     "manifest-deleted",
+    "lock-taken",
 )
 
 

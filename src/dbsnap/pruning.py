@@ -12,6 +12,7 @@ from dbsnap.manifest import Snapshot
 from dbsnap.plugins import Plugins, get_plugins
 from dbsnap.resolve import StoreArg, open_stores
 from dbsnap.retention import Plan, Policy, plan
+from dbsnap.stores.lock import store_lock, sweep_locks
 
 log = logging.getLogger("dbsnap")
 
@@ -52,20 +53,24 @@ def prune(
     policy = policy or config.policy
     results = []
     for st in open_stores(store, config, plugins):
-        groups: dict[str, list[Snapshot]] = {}
-        for snap in st.snapshots():
-            if database is None or snap.database == database:
-                groups.setdefault(snap.database, []).append(snap)
-        plans = {label: plan(snaps, policy, now=now) for label, snaps in sorted(groups.items())}
+        labels = sorted({s.database for s in st.snapshots() if database is None or s.database == database})
+        plans: dict[str, Plan[Snapshot]] = {}
         removed: list[str] = []
         swept: list[str] = []
-        if not dry_run:
-            for label, group_plan in plans.items():
-                for snap in group_plan.remove:
+        for label in labels:
+            if dry_run:
+                plans[label] = plan([s for s in st.snapshots() if s.database == label], policy, now=now)
+                continue
+            # Plan and delete under the database's lock, on a listing taken while holding it.
+            with store_lock(st, label, wait=config.lock_wait, stale_after=config.lock_stale):
+                plans[label] = plan([s for s in st.snapshots() if s.database == label], policy, now=now)
+                for snap in plans[label].remove:
                     st.delete(snap)
                     removed.append(snap.name)
                     log.info("Database backup: pruned %s (%s) from %s", snap.name, label, st.url)
+        if not dry_run:
             swept = st.sweep(config.stale_after if stale_after is None else stale_after)
+            swept += sweep_locks(st, config.lock_stale)
         result = PruneResult(st.url, plans, removed, swept, dry_run)
         plugins.prune_finished(result, st.url, dry_run)
         results.append(result)

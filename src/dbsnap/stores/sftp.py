@@ -201,8 +201,9 @@ class SftpStore(Store):
         asyncssh, _, _ = _modules()
         try:
             return SftpWriter(self, self.path(name))  # type: ignore[return-value]
-        except asyncssh.SFTPFailure as exc:
-            if "exist" in str(exc).lower():
+        except asyncssh.SFTPError as exc:
+            # OpenSSH answers an exclusive create of an existing file with a generic failure.
+            if "exist" in str(exc).lower() or self.fs.exists(self.path(name)):
                 raise FileExistsError(self.path(name)) from None
             raise _translate(exc, self.url, self.host, self.port, self._known_hosts) from None
 
