@@ -17,13 +17,22 @@ from dbsnap.exceptions import (
     DriverMismatchError,
     SnapshotNotFound,
     StoreError,
+    VerificationError,
 )
 from dbsnap.fetch import verified_payload
 from dbsnap.manifest import Snapshot
 from dbsnap.names import default_name, validate_name
 from dbsnap.plugins import Plugins, get_plugins
 from dbsnap.redact import redact_url, scrub
-from dbsnap.resolve import StoreArg, get_codec, open_driver, open_stores, primary_store, resolve_snapshot
+from dbsnap.resolve import (
+    StoreArg,
+    get_codec,
+    open_driver,
+    open_store,
+    open_stores,
+    primary_store,
+    resolve_snapshot,
+)
 from dbsnap.stores.lock import store_lock
 from dbsnap.stores.pending import PendingSnapshot
 from dbsnap.stores.store import Store
@@ -98,7 +107,10 @@ def snapshot_to_stores(
             driver, stores, chosen, label, name, plugins, progress, config.lock_wait, config.lock_stale
         )
     except BaseException as exc:
-        plugins.snapshot_failed(label, exc, None)
+        if not getattr(exc, "dbsnap_notified", False):
+            plugins.snapshot_failed(label, exc, None)
+        with contextlib.suppress(AttributeError):
+            exc.dbsnap_notified = True  # type: ignore[attr-defined]
         raise
 
 
@@ -164,14 +176,18 @@ def _run_snapshot(
     result = SnapshotResult(committed, failures, time.monotonic() - started)
     if not committed:
         error = next(iter(failures.values()))
+        with contextlib.suppress(AttributeError):
+            error.dbsnap_notified = True  # type: ignore[attr-defined]
         if isinstance(error, DbsnapError):
             raise error
         raise StoreError(f"snapshot {chosen} failed on every store: {scrub(str(error))}") from error
     if failures:
         where = ", ".join(failures)
-        raise PartialSnapshotError(
+        partial = PartialSnapshotError(
             f"snapshot {chosen} committed to {len(committed)} store(s) but failed on {where}", result
         )
+        partial.dbsnap_notified = True  # type: ignore[attr-defined]
+        raise partial
     return result
 
 
@@ -238,3 +254,34 @@ def restore(
     log.info("Database backup: restored %s into %s", snap.name, redact_url(driver.url))
     plugins.restore_finished(snap, redact_url(driver.url))
     return snap
+
+
+def copy_snapshot(
+    name: str,
+    source: str | Store,
+    destination: str | Store,
+    *,
+    plugins: Plugins | None = None,
+    progress: Progress | None = None,
+) -> Snapshot:
+    """Copy snapshot `name` to another store through the commit protocol, checking every byte.
+
+    A copy already in `destination` with the same sha256 is left as it is (re-running is safe).
+    """
+    plugins = plugins or get_plugins()
+    src, dst = open_store(source, plugins), open_store(destination, plugins)
+    snap = src.get(name)
+    with contextlib.suppress(SnapshotNotFound):
+        there = dst.get(name)
+        if there.sha256 == snap.sha256 and there.size == snap.size:
+            return there
+    with store_lock(dst, snap.database), dst.writing(name) as pending, src.open_read(name) as handle:
+        hashing = HashingSink(pending.file, progress)
+        while block := handle.read(1024 * 1024):
+            hashing.write(block)
+        if (hashing.size, hashing.hexdigest()) != (snap.size, snap.sha256):
+            raise VerificationError(f"snapshot {name!r} in {src.url} does not match its manifest; not copied")
+        copied = pending.commit(snap)
+    log.info("Database backup: copied %s from %s to %s", name, src.url, dst.url)
+    plugins.snapshot_finished(copied, copied.store)
+    return copied

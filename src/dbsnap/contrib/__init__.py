@@ -1,0 +1,1 @@
+"""Integrations with application frameworks (Django, Celery); each is an optional extra."""

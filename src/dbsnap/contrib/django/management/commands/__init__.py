@@ -1,0 +1,1 @@
+"""create_backup and restore_backup."""

@@ -1,0 +1,99 @@
+"""python manage.py restore_backup [--list] | NAME [--noinput] [--database ALIAS]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from dbsnap.api import list_snapshots, restore
+from dbsnap.contrib.django.settings import backup_dir, database_url, offsite_url, upload_enabled
+from dbsnap.exceptions import DbsnapError, SnapshotNotFound
+from dbsnap.output import human_size, table
+from dbsnap.plugins import get_plugins
+from dbsnap.redact import scrub
+from dbsnap.resolve import open_store
+
+
+class Command(BaseCommand):
+    """List the backups, or restore one after confirmation."""
+
+    help = "List the available backups (the default), or restore NAME into the database after confirmation."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """Declare the original system's options."""
+        parser.add_argument("name", nargs="?", help="the backup to restore")
+        parser.add_argument("--list", action="store_true", help="list the available backups")
+        parser.add_argument(
+            "--noinput", "--no-input", action="store_true", help="do not ask for confirmation"
+        )
+        parser.add_argument("--database", default="default", help="database alias (default: default)")
+
+    def _places(self) -> list[tuple[str, str]]:
+        places = [("local", backup_dir())]
+        offsite = offsite_url()
+        if offsite and upload_enabled():
+            places.append(("off-site", offsite))
+        return places
+
+    def handle(self, *_args: Any, **options: Any) -> None:
+        """List, or restore with a prompt; Django's connections are closed around the restore."""
+        try:
+            if options["list"] or not options["name"]:
+                self._list()
+            else:
+                self._restore(options["name"], options["database"], options["noinput"])
+        except DbsnapError as exc:
+            raise CommandError(f"Database backup: {scrub(str(exc))}") from None
+
+    def _list(self) -> None:
+        found: dict[str, tuple[Any, list[str]]] = {}
+        for where, url in self._places():
+            for snap in list_snapshots(url):
+                found.setdefault(snap.name, (snap, []))[1].append(where)
+        if not found:
+            self.stdout.write(f"No backups in {backup_dir()}.")
+            return
+        rows = [
+            [
+                snap.name,
+                snap.database,
+                snap.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                human_size(snap.size),
+                "+".join(w),
+            ]
+            for snap, w in sorted(found.values(), key=lambda item: item[0].created_at, reverse=True)
+        ]
+        self.stdout.write(table(rows, ["NAME", "DATABASE", "CREATED", "SIZE", "WHERE"]))
+
+    def _restore(self, name: str, alias: str, noinput: bool) -> None:
+        target = database_url(alias)
+        source = None
+        for _where, url in self._places():
+            try:
+                open_store(url, get_plugins()).get(name)
+            except SnapshotNotFound:
+                continue
+            source = url
+            break
+        if source is None:
+            raise CommandError(
+                f"No backup named {name!r}; run 'manage.py restore_backup --list' to see them."
+            )
+        if not noinput:
+            self.stdout.write(
+                f"WARNING: restoring {name} will replace ALL current data in the database {alias!r}.\n"
+                "Type 'yes' to continue, or anything else to cancel: ",
+                ending="",
+            )
+            self.stdout.flush()
+            if input().strip() != "yes":
+                self.stdout.write("Restore cancelled; nothing was changed.")
+                return
+        connections[alias].close()
+        try:
+            snap = restore(name, target, source)
+        finally:
+            connections[alias].close()
+        self.stdout.write(f"Database backup {snap.name} restored into {alias!r}.")

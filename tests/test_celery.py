@@ -1,0 +1,139 @@
+"""The daily backup task on a real Celery worker with the Redis broker, and its beat entry."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dbsnap import hookimpl
+from dbsnap.plugins import get_plugins
+from tests.conftest import make_db
+
+ROOT = Path(__file__).resolve().parents[1]
+BROKER = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Path]]:
+    """A Celery worker subprocess (two processes) on a queue of its own; yields the app and BACKUP_DIR."""
+    queue = f"dbsnap-test-{secrets.token_hex(4)}"
+    monkeypatch.setenv("DBSNAP_TEST_QUEUE", queue)
+    monkeypatch.setenv("DBSNAP_TEST_BROKER", BROKER)
+    db = make_db(tmp_path / "app.db", 200)
+    backups = tmp_path / "backups"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))},
+        "DBSNAP_TEST_QUEUE": queue,
+        "DBSNAP_TEST_BROKER": BROKER,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "BACKUP_DIR": str(backups),
+        "BACKUP_RETENTION_COUNT": "2",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.celeryapp",
+            "worker",
+            "-c",
+            "2",
+            "-P",
+            "prefork",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    import importlib
+
+    import tests.celeryapp
+
+    app = importlib.reload(tests.celeryapp).app
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=None, timeout=1.0):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read() if proc.stdout else ""
+                pytest.fail(f"the Celery worker did not start (is Redis on 6379 running?):\n{out}")
+        yield app, backups
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        print(out)
+
+
+TASK = "dbsnap.contrib.celery.backup_database"
+
+
+def test_the_worker_makes_one_backup_for_two_simultaneous_tasks_and_rotates(worker: tuple[Any, Path]) -> None:
+    app, backups = worker
+    first, second = app.send_task(TASK), app.send_task(TASK)
+    results = sorted([first.get(timeout=120), second.get(timeout=120)], key=lambda r: "skipped" in r)
+    assert "snapshot" in results[0] and "skipped" in results[1], results
+    assert len(list(backups.glob("*.manifest.json"))) == 1
+    for _ in range(3):
+        assert "snapshot" in app.send_task(TASK, kwargs={"force": True}).get(timeout=120)
+    assert len(list(backups.glob("*.manifest.json"))) == 2
+    assert not [p for p in backups.iterdir() if p.name.startswith(".")]
+
+
+def test_the_beat_entry_runs_at_the_next_0300_utc_whatever_the_app_timezone() -> None:
+    from celery import Celery
+
+    from dbsnap.contrib.celery import beat_schedule
+
+    app = Celery("beat-test", set_as_current=False)
+    app.conf.timezone = "America/New_York"  # type: ignore[misc,assignment]
+    for now, expected in (
+        (datetime(2026, 3, 10, 14, 0, tzinfo=UTC), datetime(2026, 3, 11, 3, 0, tzinfo=UTC)),
+        (datetime(2026, 3, 10, 2, 59, tzinfo=UTC), datetime(2026, 3, 10, 3, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 31, 3, 0, tzinfo=UTC), datetime(2027, 1, 1, 3, 0, tzinfo=UTC)),
+    ):
+        entry = beat_schedule(now=partial(lambda moment: moment, now))["dbsnap-daily-backup"]
+        assert entry["task"] == TASK
+        schedule = entry["schedule"]
+        schedule.app = app
+        assert now + schedule.remaining_estimate(now) == expected
+
+
+def test_a_failing_task_fires_the_failure_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbsnap.contrib.celery import backup_database
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/missing.db")
+    monkeypatch.setenv("BACKUP_DIR", str(tmp_path / "backups"))
+    seen: list[str] = []
+
+    class Listener:
+        @hookimpl
+        def dbsnap_snapshot_failed(self, database: str, error: BaseException) -> None:
+            seen.append(f"{database}: {error}")
+
+    get_plugins().register(Listener(), name="listener")
+    result = backup_database.apply()
+    assert result.failed()
+    assert len(seen) == 1 and "does not exist" in seen[0]
