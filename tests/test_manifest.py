@@ -36,7 +36,7 @@ def test_json_round_trip(snap: Snapshot) -> None:
 
 def test_manifest_has_the_documented_keys() -> None:
     snap = Snapshot.from_manifest(GOOD)
-    assert set(json.loads(snap.to_json())) == set(GOOD)
+    assert set(json.loads(snap.to_json())) == {*GOOD, "checksum"}
     assert snap.created_at == datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -75,4 +75,20 @@ def test_not_json_is_refused(text: str) -> None:
 
 def test_a_manifest_for_another_name_is_refused() -> None:
     with pytest.raises(ManifestError, match="names another payload"):
-        Snapshot.from_json(json.dumps(GOOD), expected_name="other.sqlite.zst")
+        Snapshot.from_json(Snapshot.from_manifest(GOOD).to_json(), expected_name="other.sqlite.zst")
+
+
+def test_any_changed_byte_of_a_manifest_is_refused() -> None:
+    text = Snapshot.from_manifest(GOOD).to_json()
+    for index in range(len(text)):
+        for changed in (text[:index] + chr(ord(text[index]) ^ 0x29) + text[index + 1 :], text[:index]):
+            with pytest.raises(ManifestError):
+                Snapshot.from_json(changed)
+
+
+def test_an_edited_value_with_valid_json_is_refused() -> None:
+    record = json.loads(Snapshot.from_manifest(GOOD).to_json())
+    record["database"] = "other"
+    edited = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    with pytest.raises(ManifestError, match="checksum"):
+        Snapshot.from_json(edited)

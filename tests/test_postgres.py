@@ -13,6 +13,7 @@ import pytest
 
 import dbsnap
 from dbsnap.exceptions import DriverError, DriverMismatchError, VerificationError
+from dbsnap.manifest import Snapshot
 from tests.conftest import make_db, run_cli
 from tests.pgdata import build, fingerprint
 from tests.pgserver import PASSWORD, Cluster
@@ -237,8 +238,9 @@ def _forge(store: Path, name: str, data: bytes) -> None:
     (store / name).write_bytes(data)
     manifest = store / f"{name}.manifest.json"
     record = json.loads(manifest.read_text())
+    record.pop("checksum")
     record.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
-    manifest.write_text(json.dumps(record))
+    manifest.write_text(Snapshot.from_manifest(record).to_json())
 
 
 def test_archives_that_hash_right_but_are_broken_fail_verify(

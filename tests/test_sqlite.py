@@ -11,6 +11,7 @@ import pytest
 
 import dbsnap
 from dbsnap.exceptions import DriverError, VerificationError
+from dbsnap.manifest import Snapshot
 from tests.conftest import make_db, table_dump
 
 
@@ -98,9 +99,8 @@ def test_restore_refuses_a_payload_that_is_not_sqlite(db: Path, store: Path, tmp
         "size": bad.stat().st_size,
         "sha256": hashlib.sha256(bad.read_bytes()).hexdigest(),
     }
-    import json
 
-    (store / f"{bad.name}.manifest.json").write_text(json.dumps(forged))
+    (store / f"{bad.name}.manifest.json").write_text(Snapshot.from_manifest(forged).to_json())
     before = table_dump(db)
     with pytest.raises(VerificationError, match="SQLite"):
         dbsnap.restore(bad.name, url(db), str(store))

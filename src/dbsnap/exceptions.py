@@ -46,6 +46,8 @@ class StoreError(DbsnapError, OSError):
 class ManifestError(DbsnapError, ValueError):
     """A manifest is not valid JSON or does not describe a snapshot dbsnap can trust."""
 
+    exit_code = 3
+
 
 class VerificationError(DbsnapError):
     """Stored bytes do not match their manifest, or a restored copy failed its check."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import UTC, datetime
@@ -14,6 +15,15 @@ from dbsnap.names import validate_name
 
 FORMAT = "dbsnap/1"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _canonical(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _checksum(data: dict[str, Any]) -> str:
+    compact = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(compact.encode()).hexdigest()
 
 
 def _utc(value: datetime) -> datetime:
@@ -68,18 +78,31 @@ class Snapshot:
         }
 
     def to_json(self) -> str:
-        """Serialise the manifest as indented, key-sorted JSON text."""
-        return json.dumps(self.to_manifest(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        """Serialise the manifest as indented, key-sorted JSON with its own checksum."""
+        body = self.to_manifest()
+        body["checksum"] = _checksum(body)
+        return _canonical(body)
 
     @classmethod
     def from_json(cls, text: str | bytes, *, expected_name: str | None = None) -> Snapshot:
-        """Parse manifest JSON, checking every field; raise ManifestError naming what is wrong."""
+        """Parse manifest JSON, checking its form, its checksum and every field.
+
+        Any changed byte is refused: the text must be exactly what dbsnap writes for its content,
+        and the content must match its checksum. This detects corruption and careless edits; it is
+        not a signature (whoever can write the store can write a consistent manifest).
+        """
         try:
-            data = json.loads(text)
+            raw = text.decode("utf-8") if isinstance(text, bytes) else text
+            data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ManifestError(f"manifest is not valid JSON ({exc})") from None
         if not isinstance(data, dict):
             raise ManifestError("manifest is not a JSON object")
+        if raw != _canonical(data):
+            raise ManifestError("manifest was modified: its text is not what dbsnap wrote for its content")
+        checksum = data.pop("checksum", None)
+        if checksum != _checksum(data):
+            raise ManifestError("manifest checksum does not match its content: it was modified or corrupted")
         return cls.from_manifest(data, expected_name=expected_name)
 
     @classmethod
