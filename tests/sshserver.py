@@ -61,6 +61,14 @@ class SshServer:
             env["DBSNAP_SFTP_KEY_FILE"] = str(self.key_file)
         return env
 
+    def add_key(self, name: str, passphrase: str) -> Path:
+        """Generate another user key (encrypted with `passphrase`), authorise it, return its path."""
+        key = self.root / name
+        _keygen(key, passphrase)
+        with (self.root / "authorized_keys").open("a") as keys:
+            keys.write((self.root / f"{name}.pub").read_text())
+        return key
+
     def sessions(self) -> list[int]:
         """PIDs of every process serving a connection: sshd's per-connection processes and their children."""
         parents: dict[int, int] = {}

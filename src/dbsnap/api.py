@@ -126,19 +126,27 @@ def _run_snapshot(
     lock_stale: timedelta,
 ) -> SnapshotResult:
     started = time.monotonic()
-    created = datetime.now(UTC)
     extension = driver.extension + codec.extension
-    chosen = name or _free_name(stores, label, extension, created)
     failures: dict[str, BaseException] = {}
-    log.info("Database backup: starting snapshot %s of %s", chosen, redact_url(driver.url))
     with contextlib.ExitStack() as stack:
-        pending: dict[str, PendingSnapshot] = {}
+        locked: list[Store] = []
         for st in stores:
             try:
                 stack.enter_context(store_lock(st, label, wait=lock_wait, stale_after=lock_stale))
+                locked.append(st)
+            except (DbsnapError, OSError) as exc:
+                failures[st.url] = st.explain(exc)
+        # The time and the default name are taken while holding the locks, so a concurrent run
+        # cannot take the name and created_at is when the dump really starts.
+        created = datetime.now(UTC)
+        chosen = name or _free_name(locked, label, extension, created)
+        log.info("Database backup: starting snapshot %s of %s", chosen, redact_url(driver.url))
+        pending: dict[str, PendingSnapshot] = {}
+        for st in locked:
+            try:
                 pending[st.url] = stack.enter_context(st.writing(chosen))
             except (DbsnapError, OSError) as exc:
-                failures[st.url] = exc
+                failures[st.url] = st.explain(exc)
         if not pending:
             raise next(iter(failures.values()))
         tee = Tee({key: p.file for key, p in pending.items()})
@@ -147,7 +155,8 @@ def _run_snapshot(
             with codec.encoder(hashing) as encoder:
                 info = driver.dump(encoder, codec=codec.name)
         finally:
-            failures.update(tee.close())
+            by_url = {st.url: st for st in stores}
+            failures.update({key: by_url[key].explain(exc) for key, exc in tee.close().items()})
         template = Snapshot(
             name=chosen,
             database=label,
@@ -167,11 +176,12 @@ def _run_snapshot(
             try:
                 committed.append(item.commit(template, rename=namer))
             except (DbsnapError, OSError) as exc:
-                failures[key] = exc
+                failures[key] = item.store.explain(exc)
     for snap in committed:
         log.info("Database backup: snapshot %s (%d bytes) committed to %s", snap.name, snap.size, snap.store)
         plugins.snapshot_finished(snap, snap.store)
     for key, failure in failures.items():
+        log.debug("Database backup: snapshot %s failed on %s", chosen, key, exc_info=failure)
         plugins.snapshot_failed(label, failure, key)
     result = SnapshotResult(committed, failures, time.monotonic() - started)
     if not committed:

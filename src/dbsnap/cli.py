@@ -14,6 +14,7 @@ from dbsnap import api
 from dbsnap.cliparser import build_parser
 from dbsnap.config import Config
 from dbsnap.durations import Duration
+from dbsnap.environ import hide_secrets
 from dbsnap.exceptions import ConfigError, DbsnapError, RestoreRefused, VerificationError
 from dbsnap.output import (
     emit_json,
@@ -271,6 +272,7 @@ def _setup_logging(debug: bool, verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    hide_secrets()
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.debug, args.verbose)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import quote
@@ -10,6 +9,7 @@ from urllib.parse import quote
 import attrs
 
 from dbsnap.durations import Duration
+from dbsnap.environ import environ
 from dbsnap.exceptions import ConfigError
 from dbsnap.retention import PERIODS, Policy
 
@@ -85,7 +85,7 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         """Read DBSNAP_*, then the original system's BACKUP_* names, then DATABASE_URL."""
-        env = os.environ if env is None else env
+        env = environ() if env is None else env
         database = env.get("DBSNAP_DATABASE_URL", "").strip() or env.get("DATABASE_URL", "").strip()
         store = env.get("DBSNAP_STORE", "").strip() or env.get("BACKUP_DIR", "").strip()
         stores = [store or DEFAULT_STORE]

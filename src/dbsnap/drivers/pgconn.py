@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from dbsnap.environ import child_environment
 from dbsnap.exceptions import ConfigError, DriverError, MissingExtraError
 from dbsnap.redact import redact_url, register_secret, scrub
 
@@ -72,8 +73,12 @@ class PgTarget:
 
     @contextlib.contextmanager
     def environment(self) -> Iterator[dict[str, str]]:
-        """Yield an environment for the client tools: the password only in a 0600 PGPASSFILE."""
-        env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "PGPASSFILE")}
+        """Yield an environment for the client tools: the password only in a 0600 PGPASSFILE.
+
+        dbsnap's own settings (DBSNAP_*, BACKUP_*, DATABASE_URL) may hold passwords and are not
+        passed on to the tools.
+        """
+        env = child_environment()
         if self.password is None:
             yield env
             return
@@ -131,7 +136,14 @@ def find_tool(name: str) -> str:
 def tool_version(path: str) -> tuple[int, int, str]:
     """Return (major, minor, text) from `path --version`."""
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+        out = subprocess.run(
+            [path, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env=child_environment(),
+        )
     except OSError as exc:
         raise DriverError(f"cannot run {path}: {exc.strerror}") from None
     match = _VERSION.search(out.stdout)

@@ -49,7 +49,7 @@ def _read(store: Store, name: str) -> dict[str, Any] | None:
     if isinstance(data, FileNotFoundError):
         raise FileNotFoundError(name)
     if isinstance(data, Exception):
-        return None
+        raise data
     try:
         record = json.loads(data)
     except ValueError:
@@ -141,14 +141,26 @@ def store_lock(
     try:
         yield record
     finally:
-        try:
-            current = _read(store, name)
-        except FileNotFoundError:
-            current = None
-        if current is not None and current.get("token") == record["token"]:
+        _release(store, name, label, str(record["token"]))
+
+
+def _release(store: Store, name: str, label: str, token: str) -> None:
+    try:
+        current = _read(store, name)
+        if current is not None and current.get("token") == token:
             store.remove(name)
-        else:
-            log.warning("Database backup: the lock of %s in %s was taken over while held", label, store.url)
+            return
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the next run takes over a lock whose holder is gone
+        log.warning(
+            "Database backup: could not release the lock of %s in %s (%s); the next run takes it over",
+            label,
+            store.url,
+            exc,
+        )
+        return
+    log.warning("Database backup: the lock of %s in %s was taken over while held", label, store.url)
 
 
 def sweep_locks(store: Store, stale_after: timedelta = DEFAULT_STALE) -> list[str]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from dbsnap.config import parse_bool
+from dbsnap.environ import environ
 from dbsnap.exceptions import ConfigError, MissingExtraError, StoreError
 from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.redact import redact_url, register_secret
@@ -17,6 +21,7 @@ from dbsnap.stores.sftpwriter import SftpWriter
 from dbsnap.stores.store import Store
 
 log = logging.getLogger("dbsnap")
+T = TypeVar("T")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 RETRIES = 3
@@ -43,8 +48,9 @@ def _modules() -> tuple[Any, Any, Any]:
 
 
 def _env(*names: str) -> str | None:
+    current = environ()
     for name in names:
-        value = os.environ.get(name, "").strip()
+        value = current.get(name, "").strip()
         if value:
             return value
     return None
@@ -84,6 +90,7 @@ class SftpStore(Store):
         *,
         password: str | None = None,
         key_file: str | None = None,
+        passphrase: str | None = None,
         known_hosts: str | None = None,
         insecure_no_host_key_check: bool | None = None,
         retries: int | None = None,
@@ -104,9 +111,11 @@ class SftpStore(Store):
         register_secret(secret)
         self._password = secret
         self._key_file = key_file or _env("DBSNAP_SFTP_KEY_FILE")
+        self._passphrase = passphrase or _env("DBSNAP_SFTP_KEY_PASSPHRASE")
+        register_secret(self._passphrase)
         insecure = insecure_no_host_key_check
         if insecure is None:
-            insecure = parse_bool(INSECURE, os.environ.get(INSECURE, ""))
+            insecure = parse_bool(INSECURE, environ().get(INSECURE, ""))
         self._known_hosts: str | None = None
         if insecure:
             log.warning(
@@ -152,6 +161,8 @@ class SftpStore(Store):
             options["password"] = self._password
         if self._key_file:
             options["client_keys"] = [self._key_file]
+        if self._passphrase:
+            options["passphrase"] = self._passphrase
         where = f"sftp://{self.host}:{self.port}"
         try:
             return sshfs.SSHFileSystem(self.host, **options)
@@ -169,6 +180,23 @@ class SftpStore(Store):
         return isinstance(
             exc, asyncssh.ConnectionLost | asyncssh.DisconnectError | ConnectionError | BrokenPipeError
         )
+
+    def retrying(self, action: Callable[[], T], what: str) -> T:
+        """Run `action`; after a lost connection, reconnect and run it again (up to `retries` times)."""
+        for attempt in range(self.retries + 1):
+            try:
+                return action()
+            except Exception as exc:
+                if attempt == self.retries or not self.transient(exc):
+                    raise
+                delay = 2**attempt
+                log.warning(
+                    "Database backup: %s on %s interrupted (%s); retrying in %ds", what, self.url, exc, delay
+                )
+                time.sleep(delay)
+                with contextlib.suppress(Exception):
+                    self.reconnect()
+        raise AssertionError("unreachable")
 
     def run(self, coroutine: Any) -> Any:
         """Run an asyncssh coroutine on sshfs's event loop."""
@@ -211,12 +239,45 @@ class SftpStore(Store):
         """fsync (fsync@openssh.com) and close, then check the remote size."""
         handle.close()
 
+    def remove(self, name: str) -> None:
+        """Delete object `name`, reconnecting after a lost connection; a missing object is fine."""
+        self.retrying(lambda: Store.remove(self, name), f"removing {name}")
+
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """List the folder, reconnecting after a lost connection."""
+        return self.retrying(lambda: Store.entries(self), "listing")
+
+    def read_many(self, names: list[str]) -> dict[str, bytes | Exception]:
+        """Read small objects concurrently; retried as a whole after a lost connection."""
+
+        def read() -> dict[str, bytes | Exception]:
+            found = Store.read_many(self, names)
+            lost = [e for e in found.values() if isinstance(e, Exception) and self.transient(e)]
+            if lost:
+                raise lost[0]
+            return found
+
+        return self.retrying(read, "reading manifests")
+
     def rename_noreplace(self, src: str, dst: str) -> None:
         """SFTP's standard rename, which OpenSSH refuses when the target exists (link + unlink)."""
         asyncssh, _, _ = _modules()
+        interrupted = False
+
+        def rename() -> None:
+            nonlocal interrupted
+            try:
+                self.run(self.sftp().rename(self.path(src), self.path(dst)))
+            except Exception as exc:
+                interrupted = interrupted or self.transient(exc)
+                raise
+
         try:
-            self.run(self.sftp().rename(self.path(src), self.path(dst)))
+            self.retrying(rename, f"renaming {src}")
         except asyncssh.SFTPNoSuchFile:
+            # A rename whose reply was lost with the connection may have been done already.
+            if interrupted and self.fs.exists(self.path(dst)):
+                return
             raise FileNotFoundError(self.path(src)) from None
         except asyncssh.SFTPError as exc:
             if self.fs.exists(self.path(dst)):

@@ -106,8 +106,13 @@ class SftpWriter:
         self.flush()
         with contextlib.suppress(Exception):
             self.store.run(self._file.fsync())
-        self.store.run(self._file.close())
-        size = self.store.run(self.store.sftp().stat(self.path)).size
+        try:
+            self.store.run(self._file.close())
+        except Exception as exc:
+            # Every block was acknowledged; a connection lost now only loses the close.
+            if not self.store.transient(exc):
+                raise
+        size = self.store.retrying(lambda: self.store.run(self.store.sftp().stat(self.path)).size, "checking")
         if size != self.offset:
             raise StoreError(
                 f"{self.path} on {self.store.url} has {size} bytes after upload, not {self.offset}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import secrets
 import time
@@ -132,6 +133,21 @@ class Store:
     def open_read(self, name: str) -> IO[bytes]:
         """Open object `name` for reading."""
         return self.fs.open(self.path(name), "rb")  # type: ignore[no-any-return]
+
+    def explain(self, exc: BaseException) -> BaseException:
+        """Translate a backend error into a one-line StoreError that says what to do; others pass."""
+        if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                return StoreError(
+                    f"the disk of {self.url} is full ({exc.strerror}); free space there or use another store"
+                )
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                return StoreError(
+                    f"cannot write to {self.url}: permission denied; check the folder's owner and mode"
+                )
+            if exc.errno == errno.EROFS:
+                return StoreError(f"{self.url} is on a read-only filesystem")
+        return exc
 
     # -- the snapshot-level operations ------------------------------------------------------
 

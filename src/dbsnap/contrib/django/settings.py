@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 
 from dbsnap.config import Config, legacy_sftp_url, parse_bool
 from dbsnap.contrib.jobs import BackupPlan
+from dbsnap.environ import environ
 from dbsnap.exceptions import ConfigError, MissingExtraError
 from dbsnap.retention import Policy
 
@@ -73,7 +74,7 @@ def offsite_url() -> str | None:
     configured = _dbsnap().get("OFFSITE")
     if configured:
         return str(configured)
-    env = os.environ
+    env = environ()
     if env.get("BACKUP_SFTP_HOST", "").strip() and env.get("BACKUP_SFTP_USER", "").strip():
         return legacy_sftp_url(env)
     return None
@@ -83,7 +84,7 @@ def upload_enabled() -> bool:
     """Tell whether scheduled backups go off-site (BACKUP_SFTP_ENABLED, or DBSNAP["UPLOAD"])."""
     if "UPLOAD" in _dbsnap():
         return bool(_dbsnap()["UPLOAD"])
-    return parse_bool("BACKUP_SFTP_ENABLED", os.environ.get("BACKUP_SFTP_ENABLED", ""))
+    return parse_bool("BACKUP_SFTP_ENABLED", environ().get("BACKUP_SFTP_ENABLED", ""))
 
 
 def policy() -> Policy:

@@ -1,0 +1,259 @@
+"""Faults injected for real: SIGKILL at random moments and at every commit step, a full disk,
+corrupted bytes, concurrent runs, hostile names. Each test proves one promise of docs/guarantees.md."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dbsnap
+from dbsnap.exceptions import DbsnapError, ManifestError, VerificationError
+from dbsnap.faults import POINTS
+from tests.conftest import make_db, run_cli, table_dump
+from tests.pgserver import Cluster
+from tests.sshserver import SshServer
+
+KILL_POINTS = [p for p in POINTS if p != "manifest-deleted"]
+
+
+def _verify_new(store: str, seen: set[str]) -> None:
+    """Every snapshot that lists must verify; check the ones not checked before."""
+    for snap in dbsnap.list_snapshots(store):
+        if snap.name not in seen:
+            dbsnap.verify(snap.name, store)
+            seen.add(snap.name)
+
+
+def _kill_runs(stores: list[str], env: dict[str, str], random_kills: int, seed: int) -> int:
+    """Snapshot DBSNAP_DATABASE_URL to `stores` again and again, SIGKILLing each run.
+
+    Returns how many runs were killed before they finished.
+    """
+    rng = random.Random(seed)
+    argv = [sys.executable, "-m", "dbsnap", "snapshot", *(a for s in stores for a in ("--store", s))]
+    full = {**os.environ, **env}
+    started = time.perf_counter()
+    subprocess.run(argv, env=full, check=True, capture_output=True)
+    duration = time.perf_counter() - started
+    seen: set[str] = set()
+    killed = 0
+    for _ in range(random_kills):
+        proc = subprocess.Popen(argv, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, duration * 1.1))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        for store in stores:
+            _verify_new(store, seen)
+    for point in KILL_POINTS:
+        result = subprocess.run(argv, env={**full, "DBSNAP_TEST_KILL_AT": point}, capture_output=True)
+        assert result.returncode == -9, (point, result.stderr)
+        for store in stores:
+            _verify_new(store, seen)
+    return killed
+
+
+def _only_complete_snapshots(folder: Path) -> None:
+    names = sorted(p.name for p in folder.iterdir())
+    payloads = [n for n in names if not n.endswith(".manifest.json")]
+    assert not [n for n in names if n.startswith(".")], names
+    assert sorted(f"{n}.manifest.json" for n in payloads) == sorted(
+        n for n in names if n.endswith(".manifest.json")
+    )
+
+
+def _finish_and_sweep(database: str, stores: list[str], env: dict[str, str]) -> None:
+    args = [a for s in stores for a in ("--store", s)]
+    final = run_cli("snapshot", database, *args, env=env)
+    assert final.returncode == 0, final.stderr
+    pruned = run_cli("prune", *args, "--keep-last", "unlimited", "--stale-after", "0h", env=env)
+    assert pruned.returncode == 0, pruned.stderr
+    for store in stores:
+        verified = run_cli("verify", "--all", "--store", store, env=env)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_and_every_step_sqlite(
+    sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in sshd.env().items():
+        monkeypatch.setenv(key, value)
+    db = make_db(tmp_path / "app.db", 20_000)
+    local = tmp_path / "local"
+    stores = [str(local), sshd.url("kill-sqlite")]
+    env = {**sshd.env(), "DBSNAP_LOCK_WAIT": "0", "DBSNAP_DATABASE_URL": f"sqlite:///{db}"}
+    killed = _kill_runs(stores, env, random_kills=30, seed=7)
+    assert killed >= 10, "too few runs were killed mid-way to prove anything"
+    _finish_and_sweep(f"sqlite:///{db}", stores, env)
+    _only_complete_snapshots(local)
+    _only_complete_snapshots(sshd.remote / "kill-sqlite")
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_and_every_step_postgres(
+    sshd: SshServer, pg: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in sshd.env().items():
+        monkeypatch.setenv(key, value)
+    url = pg.createdb("killme")
+    with pg.connect("killme") as conn:
+        conn.execute("CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 200000) g")
+    local = tmp_path / "local"
+    stores = [str(local), sshd.url("kill-pg")]
+    env = {**sshd.env(), "DBSNAP_DATABASE_URL": url, "DBSNAP_LOCK_WAIT": "0"}
+    killed = _kill_runs(stores, env, random_kills=25, seed=11)
+    assert killed >= 10
+    _finish_and_sweep(url, stores, {k: v for k, v in env.items() if k != "DBSNAP_DATABASE_URL"})
+    _only_complete_snapshots(local)
+    _only_complete_snapshots(sshd.remote / "kill-pg")
+    restored = pg.createdb("killme_restored")
+    newest = dbsnap.list_snapshots(str(local))[0]
+    dbsnap.restore(newest.name, restored, str(local))
+    with pg.connect("killme_restored") as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 200000
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs, mounted for the test (root only) and unmounted after."""
+    if os.geteuid() != 0:
+        message = "the full-disk test mounts a tmpfs and needs root (CI runs as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_is_named_and_leaves_nothing(tmpfs: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "big.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE blobs (data BLOB)")
+    conn.executemany("INSERT INTO blobs VALUES (?)", ((os.urandom(100_000),) for _ in range(30)))
+    conn.commit()
+    conn.close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    store = tmpfs / "backups"
+    result = run_cli("snapshot", f"sqlite:///{db}", "--store", str(store))
+    assert result.returncode == 1
+    assert "is full" in result.stderr and result.stderr.count("\n") == 1
+    assert dbsnap.list_snapshots(str(store)) == []
+    assert [p.name for p in store.iterdir()] == []
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A store with one good SQLite snapshot, to be copied and damaged."""
+    root = tmp_path_factory.mktemp("pristine")
+    db = make_db(root / "app.db", 300)
+    snap = dbsnap.snapshot(f"sqlite:///{db}", str(root / "store"))
+    return root, snap.name
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    target=st.sampled_from(["payload", "manifest"]),
+    where=st.floats(0, 1, exclude_max=True),
+    mask=st.integers(1, 255),
+    truncate=st.booleans(),
+)
+def test_any_flipped_or_truncated_byte_is_detected(
+    pristine: tuple[Path, str], tmp_path: Path, target: str, where: float, mask: int, truncate: bool
+) -> None:
+    root, name = pristine
+    work = Path(os.path.join(tmp_path, f"case-{os.urandom(4).hex()}"))
+    shutil.copytree(root, work)
+    store = work / "store"
+    path = store / (name if target == "payload" else f"{name}.manifest.json")
+    data = bytearray(path.read_bytes())
+    index = int(where * len(data))
+    if truncate:
+        del data[index:]
+    else:
+        data[index] ^= mask
+    path.write_bytes(bytes(data))
+    with pytest.raises((VerificationError, ManifestError)):
+        dbsnap.verify(name, str(store))
+    db = work / "app.db"
+    before = db.read_bytes()
+    with pytest.raises((VerificationError, ManifestError)):
+        dbsnap.restore(name, f"sqlite:///{db}", str(store))
+    assert db.read_bytes() == before
+
+
+def test_concurrent_snapshots_and_prunes_never_interleave(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "app.db", 5000)
+    store = tmp_path / "store"
+    script = (
+        "import sys, dbsnap\n"
+        "for i in range(4):\n"
+        "    dbsnap.snapshot(sys.argv[1], sys.argv[2])\n"
+        "    dbsnap.prune(sys.argv[2], dbsnap.Policy(keep_last=3))\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, f"sqlite:///{db}", str(store)], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    snaps = dbsnap.list_snapshots(str(store))
+    assert len(snaps) == 3
+    for snap in snaps:
+        dbsnap.verify(snap.name, str(store))
+    assert not [p.name for p in store.iterdir() if p.name.startswith(".")]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.text(max_size=40) | st.sampled_from(["../x", "..", "/etc/x", "a/../../b", ".x", "x\x00y"]),
+    label=st.text(max_size=40) | st.sampled_from(["../../etc", "/", ".."]),
+)
+def test_hostile_names_and_labels_never_write_outside_the_store(
+    tmp_path: Path, name: str, label: str
+) -> None:
+    box = tmp_path / f"box-{os.urandom(4).hex()}"
+    box.mkdir()
+    db = make_db(box / "app.db", 5)
+    before = {p for p in tmp_path.rglob("*") if not str(p).startswith(str(box / "store"))}
+    with contextlib.suppress(DbsnapError):
+        dbsnap.snapshot(f"sqlite:///{db}", str(box / "store"), name=name or None, label=label or None)
+    after = {p for p in tmp_path.rglob("*") if not str(p).startswith(str(box / "store"))}
+    assert after == before
+    assert table_dump(db)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(url=st.text(max_size=60) | st.builds(lambda s: "sqlite:///" + s, st.text(max_size=30)))
+def test_hostile_database_urls_write_nothing(tmp_path: Path, url: str) -> None:
+    store = tmp_path / "store"
+    try:
+        dbsnap.snapshot(url, str(store))
+    except (DbsnapError, OSError, ValueError):
+        pass
+    else:
+        pytest.fail(f"{url!r} made a snapshot")
+    assert not store.exists() or not [p for p in store.iterdir() if not p.name.startswith(".")]
