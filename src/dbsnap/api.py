@@ -95,6 +95,7 @@ def snapshot_to_stores(
     config = config or Config.from_env()
     plugins = plugins or get_plugins()
     url = database or config.database
+    begun = time.monotonic()
     driver = open_driver(url or "", plugins, **(driver_options or {}))
     label = label or driver.label()
     try:
@@ -108,7 +109,7 @@ def snapshot_to_stores(
         )
     except BaseException as exc:
         if not getattr(exc, "dbsnap_notified", False):
-            plugins.snapshot_failed(label, exc, None)
+            plugins.snapshot_failed(label, exc, None, time.monotonic() - begun)
         with contextlib.suppress(AttributeError):
             exc.dbsnap_notified = True  # type: ignore[attr-defined]
         raise
@@ -179,10 +180,10 @@ def _run_snapshot(
                 failures[key] = item.store.explain(exc)
     for snap in committed:
         log.info("Database backup: snapshot %s (%d bytes) committed to %s", snap.name, snap.size, snap.store)
-        plugins.snapshot_finished(snap, snap.store)
+        plugins.snapshot_finished(snap, snap.store, time.monotonic() - started)
     for key, failure in failures.items():
         log.debug("Database backup: snapshot %s failed on %s", chosen, key, exc_info=failure)
-        plugins.snapshot_failed(label, failure, key)
+        plugins.snapshot_failed(label, failure, key, time.monotonic() - started)
     result = SnapshotResult(committed, failures, time.monotonic() - started)
     if not committed:
         error = next(iter(failures.values()))

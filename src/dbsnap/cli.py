@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from datetime import timedelta
@@ -69,8 +71,34 @@ def _driver_options(args: argparse.Namespace) -> dict[str, Any]:
     return {key: value for key, value in pairs if value is not None}
 
 
+def _progress(args: argparse.Namespace, what: str) -> Any:
+    """A tqdm progress bar on stderr when it is a terminal and neither --quiet nor --json is given."""
+    if args.quiet or getattr(args, "json", False) or not sys.stderr.isatty():
+        return None
+    from fsspec.callbacks import TqdmCallback
+
+    return TqdmCallback(
+        tqdm_kwargs={
+            "desc": what,
+            "unit": "B",
+            "unit_scale": True,
+            "unit_divisor": 1024,
+            "file": sys.stderr,
+            # A terminal that reports no width (a fresh pty) would get an empty bar.
+            "ncols": min(shutil.get_terminal_size((100, 24)).columns, 120),
+            "leave": False,
+        }
+    )
+
+
+def _close(progress: Any) -> None:
+    if progress is not None:
+        progress.close()
+
+
 def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
     """Take a snapshot into every store."""
+    progress = _progress(args, "snapshot")
     try:
         result = api.snapshot_to_stores(
             args.database,
@@ -80,9 +108,12 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
             codec=args.codec,
             config=config,
             driver_options=_driver_options(args),
+            progress=progress,
         )
     except api.PartialSnapshotError as exc:
         result = exc.result
+    finally:
+        _close(progress)
     if args.json:
         emit_json(snapshot_result_json(result))
     else:
@@ -147,8 +178,24 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         )
         if value is not None
     }
-    snap = api.restore(name, database, args.store, config=config, restore_options=options)
-    print(f"restored {snap.name} into {redact_url(database)}")
+    progress = _progress(args, "restore")
+    started = time.monotonic()
+    try:
+        snap = api.restore(
+            name, database, args.store, config=config, restore_options=options, progress=progress
+        )
+    finally:
+        _close(progress)
+    if args.json:
+        emit_json(
+            {
+                "restored": snap.to_manifest(),
+                "database": redact_url(database),
+                "duration": round(time.monotonic() - started, 3),
+            }
+        )
+    else:
+        print(f"restored {snap.name} into {redact_url(database)}")
     return EXIT_OK
 
 
@@ -167,8 +214,9 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     names = [name] if name else store.manifest_names()
     results: list[dict[str, Any]] = []
     for item in names:
+        progress = _progress(args, f"verify {item}")
         try:
-            done = verify(item, store, restore_into=scratch_on, config=config)
+            done = verify(item, store, restore_into=scratch_on, config=config, progress=progress)
             results.append({"name": item, "ok": True, "error": None, "checks": done.checks})
         except VerificationError as exc:
             results.append({"name": item, "ok": False, "error": scrub(str(exc)), "checks": {}})
@@ -176,6 +224,8 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
             if name:
                 raise
             results.append({"name": item, "ok": False, "error": scrub(str(exc)), "checks": {}})
+        finally:
+            _close(progress)
     if args.json:
         emit_json(results)
     else:

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dbsnap {__version__}")
     parser.add_argument("--debug", action="store_true", help="log everything and show tracebacks")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def store_opt(p: argparse.ArgumentParser, many: bool = False) -> None:
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latest", action="store_true", help="restore the newest snapshot of the database")
     store_opt(p)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     pg = p.add_argument_group("PostgreSQL options")
     pg.add_argument(
         "--jobs", type=int, metavar="N", help="parallel pg_restore from a local file (not one transaction)"

@@ -32,12 +32,17 @@ def dbsnap_register_codecs(register: Register) -> None:
 
 
 @hookspec
-def dbsnap_snapshot_finished(snapshot: Snapshot, store: str) -> None:
-    """Called once per store after a snapshot's manifest is committed there; `store` is redacted."""
+def dbsnap_snapshot_finished(snapshot: Snapshot, store: str, duration: float | None) -> None:
+    """Called once per store after a snapshot's manifest is committed there; `store` is redacted.
+
+    `duration` is the run's seconds from the start of the dump (None when unknown).
+    """
 
 
 @hookspec
-def dbsnap_snapshot_failed(database: str, error: BaseException, store: str | None) -> None:
+def dbsnap_snapshot_failed(
+    database: str, error: BaseException, store: str | None, duration: float | None
+) -> None:
     """Called when a snapshot fails, for a whole run (`store` None) or one store."""
 
 

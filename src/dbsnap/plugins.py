@@ -114,13 +114,15 @@ class Plugins:
             except Exception as exc:  # noqa: BLE001 - a notifier must never fail the backup
                 log.warning("Database backup: plugin %r failed in %s: %s", impl.plugin_name, hook, exc)
 
-    def snapshot_finished(self, snapshot: Any, store: str) -> None:
+    def snapshot_finished(self, snapshot: Any, store: str, duration: float | None = None) -> None:
         """Fire dbsnap_snapshot_finished."""
-        self.notify("dbsnap_snapshot_finished", snapshot=snapshot, store=store)
+        self.notify("dbsnap_snapshot_finished", snapshot=snapshot, store=store, duration=duration)
 
-    def snapshot_failed(self, database: str, error: BaseException, store: str | None) -> None:
+    def snapshot_failed(
+        self, database: str, error: BaseException, store: str | None, duration: float | None = None
+    ) -> None:
         """Fire dbsnap_snapshot_failed."""
-        self.notify("dbsnap_snapshot_failed", database=database, error=error, store=store)
+        self.notify("dbsnap_snapshot_failed", database=database, error=error, store=store, duration=duration)
 
     def restore_finished(self, snapshot: Any, database: str) -> None:
         """Fire dbsnap_restore_finished."""

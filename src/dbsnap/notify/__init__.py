@@ -1,0 +1,1 @@
+"""Notification plugins on the event hooks: a webhook and e-mail."""
