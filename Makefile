@@ -4,12 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast lint types sysdeps bench clean
+.PHONY: demo test test-fast lint types docs sysdeps bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/dbsnap-plugin-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e examples/dbsnap-plugin-example
 	touch $@
 
 demo: $(STAMP)
@@ -19,14 +20,17 @@ sysdeps:
 	bash scripts/ensure-system-packages.sh
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks scripts
-	$(PY) -m ruff format --check src tests benchmarks scripts
+	$(PY) -m ruff check src tests benchmarks scripts examples
+	$(PY) -m ruff format --check src tests benchmarks scripts examples
 	$(PY) scripts/cli_reference.py --check || (echo "docs/cli.md is stale: run $(PY) scripts/cli_reference.py" && false)
 
 types: $(STAMP)
 	$(PY) -m mypy
 
-test: sysdeps $(STAMP) lint types
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -q -b html docs build/docs
+
+test: sysdeps $(STAMP) lint types docs
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
