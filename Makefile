@@ -38,7 +38,8 @@ test-fast: $(STAMP)
 
 bench: sysdeps $(STAMP)
 	$(PY) benchmarks/retention_plan.py
-	$(PY) benchmarks/postgres.py
+	$(PY) benchmarks/postgres.py $(BENCH_PG)
+	$(PY) benchmarks/sqlite.py $(BENCH_SQLITE)
 	$(PY) benchmarks/sftp.py
 
 clean:

@@ -1,8 +1,8 @@
 """PostgreSQL: dbsnap snapshot/restore against bare pg_dump -Fc / pg_restore on a pgbench database.
 
-Run from the repository root as root (it starts a throwaway cluster):
-    python benchmarks/postgres.py [--scales 8,35] [--pairs 3]
-pgbench scale 35 is about 560 MB on disk.
+Run from the repository root as root (it starts a throwaway cluster and an sshd):
+    python benchmarks/postgres.py [--scales 50,200] [--pairs 3]
+pgbench scale 50 is about 750 MB on disk, 200 four times that.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import HEADER, pairs, run_command
 from tests.pgserver import PASSWORD, USER, Cluster, start_cluster
+from tests.sshserver import USER as SFTP_USER
+from tests.sshserver import SshServer, start_sshd
 
 
 def database_size(cluster: Cluster, name: str) -> str:
@@ -26,7 +28,7 @@ def database_size(cluster: Cluster, name: str) -> str:
         return str(conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0])
 
 
-def bench_scale(cluster: Cluster, scale: int, count: int, work: Path) -> list[str]:
+def bench_scale(cluster: Cluster, server: SshServer, scale: int, count: int, work: Path) -> list[str]:
     source = cluster.createdb(f"bench_{scale}")
     subprocess.run(
         [
@@ -84,6 +86,71 @@ def bench_scale(cluster: Cluster, scale: int, count: int, work: Path) -> list[st
 
     snap = pairs(f"PostgreSQL snapshot to a local store ({size})", ours_snapshot, bare_dump, count)
 
+    def ours_zstd():
+        counter[0] += 1
+        return run_command(
+            [
+                sys.executable,
+                "-m",
+                "dbsnap",
+                "snapshot",
+                "--store",
+                str(store),
+                "--codec",
+                "zstd",
+                "--name",
+                f"z{counter[0]}.pgdump.zst",
+            ],
+            env,
+        )
+
+    zstd = pairs(f"PostgreSQL snapshot --codec zstd ({size})", ours_zstd, bare_dump, count)
+    sftp_env = {**env, **server.env()}
+    (server.remote / f"bench-{scale}").mkdir(exist_ok=True)
+    shutil.chown(server.remote / f"bench-{scale}", SFTP_USER, SFTP_USER)
+
+    def ours_both():
+        counter[0] += 1
+        return run_command(
+            [
+                sys.executable,
+                "-m",
+                "dbsnap",
+                "snapshot",
+                "--store",
+                str(store),
+                "--store",
+                server.url(f"bench-{scale}"),
+                "--name",
+                f"b{counter[0]}.pgdump",
+            ],
+            sftp_env,
+        )
+
+    def bare_both():
+        dump = bare_dump()
+        put = run_command(
+            [
+                "sftp",
+                "-q",
+                "-b",
+                "-",
+                "-P",
+                str(server.port),
+                "-i",
+                str(server.key_file),
+                "-o",
+                f"UserKnownHostsFile={server.known_hosts}",
+                "-o",
+                "BatchMode=yes",
+                f"{SFTP_USER}@127.0.0.1",
+            ],
+            stdin=f"put {work / f'bare-{scale}.pgdump'} {server.remote}/bench-{scale}/bare.pgdump\n",
+        )
+        return dump.seconds + put.seconds
+
+    both = pairs(f"PostgreSQL snapshot to local + SFTP ({size})", ours_both, bare_both, count)
+
     def ours_restore():
         return run_command(
             [sys.executable, "-m", "dbsnap", "restore", "s1.pgdump", target, "--store", str(store), "--yes"],
@@ -106,24 +173,34 @@ def bench_scale(cluster: Cluster, scale: int, count: int, work: Path) -> list[st
     bare_restore()  # the first --clean restore into an empty database differs; warm both paths
     restore = pairs(f"PostgreSQL restore ({size})", ours_restore, bare_restore, count)
     payload = (store / "s1.pgdump").stat().st_size / 1e6
-    return [snap.row(), restore.row(), f"<!-- payload {payload:.0f} MB at scale {scale} -->"]
+    zpayload = (store / "z1.pgdump.zst").stat().st_size / 1e6
+    bare = (work / f"bare-{scale}.pgdump").stat().st_size / 1e6
+    sizes = (
+        f"<!-- scale {scale}: pg_dump -Fc {bare:.1f} MB, dbsnap {payload:.1f} MB, "
+        f"--codec zstd {zpayload:.1f} MB -->"
+    )
+    return [snap.row(), zstd.row(), both.row(), restore.row(), sizes]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scales", default="8,35", help="pgbench scales, comma-separated")
+    parser.add_argument(
+        "--scales", default="50,200", help="pgbench scales, comma-separated (50 is about 750 MB)"
+    )
     parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
     cluster = start_cluster()
+    server = start_sshd()
     work = Path(tempfile.mkdtemp(prefix="dbsnap-bench-pg-"))
     try:
         rows = []
         for scale in (int(s) for s in args.scales.split(",")):
-            rows += bench_scale(cluster, scale, args.pairs, work)
+            rows += bench_scale(cluster, server, scale, args.pairs, work)
         print(HEADER)
         print("\n".join(rows))
     finally:
         cluster.stop()
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

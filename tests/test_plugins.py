@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -91,7 +92,9 @@ def test_a_misspelled_hook_fails_loudly(plugins: Plugins) -> None:
 
 
 def test_unknown_scheme_lists_installed_drivers(plugins: Plugins, tmp_path: Path) -> None:
-    with pytest.raises(UnknownSchemeError, match="installed drivers: postgres, postgresql, sqlite"):
+    installed = ", ".join(sorted(plugins.drivers()))
+    assert "postgresql, sqlite" in installed
+    with pytest.raises(UnknownSchemeError, match=re.escape(f"(installed drivers: {installed})")):
         dbsnap.snapshot("oracle://db", str(tmp_path), plugins=plugins)
 
 

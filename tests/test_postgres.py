@@ -286,3 +286,20 @@ def test_a_missing_pg_dump_names_the_package(source: str, tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "pg_dump is not installed" in result.stderr and "postgresql-client" in result.stderr
     assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())
+
+
+def test_zstd_codec_round_trip(pg: Cluster, source: str, tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    snap = dbsnap.snapshot(source, str(store), codec="zstd")
+    assert snap.codec == "zstd" and snap.name.endswith(".pgdump.zst")
+    assert snap.driver_info["compress"] == 0
+    listing = subprocess.run(
+        f"zstd -q -d -c {store / snap.name} | pg_restore --list", shell=True, capture_output=True, text=True
+    )
+    assert listing.returncode == 0 and "TABLE public events" in listing.stdout
+    checked = dbsnap.verify(snap.name, str(store), restore_into=source)
+    assert checked.checks["restore"]["tables"]["public.events"] == 300_000
+    target = pg.createdb("shop_zstd")
+    dbsnap.restore(snap.name, target, str(store))
+    with pg.connect("shop") as a, pg.connect("shop_zstd") as b:
+        assert fingerprint(a) == fingerprint(b)
