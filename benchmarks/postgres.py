@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import HEADER, pairs, run_command
+from benchmarks.sftp import openssh_put
 from tests.pgserver import PASSWORD, USER, Cluster, start_cluster
 from tests.sshserver import USER as SFTP_USER
 from tests.sshserver import SshServer, start_sshd
@@ -129,24 +130,7 @@ def bench_scale(cluster: Cluster, server: SshServer, scale: int, count: int, wor
 
     def bare_both():
         dump = bare_dump()
-        put = run_command(
-            [
-                "sftp",
-                "-q",
-                "-b",
-                "-",
-                "-P",
-                str(server.port),
-                "-i",
-                str(server.key_file),
-                "-o",
-                f"UserKnownHostsFile={server.known_hosts}",
-                "-o",
-                "BatchMode=yes",
-                f"{SFTP_USER}@127.0.0.1",
-            ],
-            stdin=f"put {work / f'bare-{scale}.pgdump'} {server.remote}/bench-{scale}/bare.pgdump\n",
-        )
+        put = openssh_put(server, work / f"bare-{scale}.pgdump", f"{server.remote}/bench-{scale}/bare.pgdump")
         return dump.seconds + put.seconds
 
     both = pairs(f"PostgreSQL snapshot to local + SFTP ({size})", ours_both, bare_both, count)

@@ -42,27 +42,19 @@ def upload_dbsnap(server: SshServer, payload: Path, counter: list[int]) -> Run:
     )
 
 
+def openssh_put(server: SshServer, local: Path, remote: str) -> Run:
+    """Upload `local` to `remote` with OpenSSH's own sftp client (host key checked, batch mode)."""
+    argv = [
+        "sftp", "-q", "-b", "-", "-P", str(server.port), "-i", str(server.key_file),
+        "-o", f"UserKnownHostsFile={server.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", f"{USER}@127.0.0.1",
+    ]  # fmt: skip
+    return run_command(argv, stdin=f"put {local} {remote}\n")
+
+
 def upload_openssh(server: SshServer, payload: Path, counter: list[int]) -> Run:
     counter[0] += 1
-    batch = f"put {payload} {server.remote}/bench/ssh-{counter[0]}.bin\n"
-    argv = [
-        "sftp",
-        "-q",
-        "-b",
-        "-",
-        "-P",
-        str(server.port),
-        "-i",
-        str(server.key_file),
-        "-o",
-        f"UserKnownHostsFile={server.known_hosts}",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "BatchMode=yes",
-        f"{USER}@127.0.0.1",
-    ]
-    return run_command(argv, stdin=batch)
+    return openssh_put(server, payload, f"{server.remote}/bench/ssh-{counter[0]}.bin")
 
 
 def seed_listing(server: SshServer, count: int) -> str:
