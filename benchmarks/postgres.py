@@ -86,6 +86,7 @@ def bench_scale(cluster: Cluster, server: SshServer, scale: int, count: int, wor
         )
 
     snap = pairs(f"PostgreSQL snapshot to a local store ({size})", ours_snapshot, bare_dump, count)
+    print(snap.row(), flush=True)
 
     def ours_zstd():
         counter[0] += 1
@@ -106,6 +107,7 @@ def bench_scale(cluster: Cluster, server: SshServer, scale: int, count: int, wor
         )
 
     zstd = pairs(f"PostgreSQL snapshot --codec zstd ({size})", ours_zstd, bare_dump, count)
+    print(zstd.row(), flush=True)
     sftp_env = {**env, **server.env()}
     (server.remote / f"bench-{scale}").mkdir(exist_ok=True)
     shutil.chown(server.remote / f"bench-{scale}", SFTP_USER, SFTP_USER)
@@ -134,6 +136,7 @@ def bench_scale(cluster: Cluster, server: SshServer, scale: int, count: int, wor
         return dump.seconds + put.seconds
 
     both = pairs(f"PostgreSQL snapshot to local + SFTP ({size})", ours_both, bare_both, count)
+    print(both.row(), flush=True)
 
     def ours_restore():
         return run_command(
@@ -156,8 +159,9 @@ def bench_scale(cluster: Cluster, server: SshServer, scale: int, count: int, wor
 
     bare_restore()  # the first --clean restore into an empty database differs; warm both paths
     restore = pairs(f"PostgreSQL restore ({size})", ours_restore, bare_restore, count)
-    payload = (store / "s1.pgdump").stat().st_size / 1e6
-    zpayload = (store / "z1.pgdump.zst").stat().st_size / 1e6
+    print(restore.row(), flush=True)
+    payload = next(store.glob("s*.pgdump")).stat().st_size / 1e6
+    zpayload = next(store.glob("z*.pgdump.zst")).stat().st_size / 1e6
     bare = (work / f"bare-{scale}.pgdump").stat().st_size / 1e6
     sizes = (
         f"<!-- scale {scale}: pg_dump -Fc {bare:.1f} MB, dbsnap {payload:.1f} MB, "
