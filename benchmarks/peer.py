@@ -100,9 +100,11 @@ def main() -> None:
             ("PostgreSQL", pg_env, source),
             ("SQLite", lite_env, f"sqlite:///{sqlite_db}"),
         ):
+            made: list[str] = []
 
-            def ours_snapshot(url: str = url, kind: str = label) -> Run:
+            def ours_snapshot(url: str = url, kind: str = label, made: list[str] = made) -> Run:
                 counter[0] += 1
+                made.append(f"{kind}-{counter[0]}")
                 return run_command(
                     [sys.executable, "-m", "dbsnap", "snapshot", url, "--store", str(store), "--name",
                      f"{kind}-{counter[0]}"], {**ours_env, "DBSNAP_DATABASE_URL": url},
@@ -114,7 +116,7 @@ def main() -> None:
 
             title = f"{label} snapshot: dbsnap / django-dbbackup dbbackup"
             rows.append(pairs(title, ours_snapshot, peer_backup, args.pairs).row())
-            first_ours = f"{label}-1"
+            first_ours = made[0]
             first_peer = sorted((work / "peer-backups").glob(f"{label}-*.dump"))[0].name
 
             def ours_restore(url: str = url, name: str = first_ours) -> Run:
