@@ -32,6 +32,10 @@ class ZstdCodec:
     name = "zstd"
     extension = ".zst"
 
+    # zstd's default job for level 3 is 8 MiB per worker; 4 MiB was as fast and as small on the
+    # benchmarks and holds about 24 MiB less (benchmarks/ and docs/performance.md).
+    JOB_SIZE = 4 * 1024 * 1024
+
     def __init__(self, level: int = 3, threads: int = -1) -> None:
         """Compress at `level` with `threads` workers (-1: one per core)."""
         self.level = level
@@ -40,7 +44,10 @@ class ZstdCodec:
     @contextmanager
     def encoder(self, sink: Sink) -> Iterator[Sink]:
         """Yield a sink that compresses into `sink`."""
-        compressor = zstandard.ZstdCompressor(level=self.level, threads=self.threads)
+        params = zstandard.ZstdCompressionParameters.from_level(
+            self.level, threads=self.threads, job_size=self.JOB_SIZE if self.threads else 0
+        )
+        compressor = zstandard.ZstdCompressor(compression_params=params)
         with compressor.stream_writer(cast(Any, sink), closefd=False) as writer:
             yield writer
 
