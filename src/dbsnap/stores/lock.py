@@ -16,7 +16,7 @@ from typing import Any
 from dbsnap.exceptions import DbsnapError, StoreError
 from dbsnap.faults import checkpoint
 from dbsnap.names import safe_label
-from dbsnap.stores.store import Store
+from dbsnap.stores.store import Store, temp_name
 
 log = logging.getLogger("dbsnap")
 LOCK_SUFFIX = ".dbsnap-lock"
@@ -105,7 +105,7 @@ def store_lock(
     store.ensure_root()
     while True:
         try:
-            handle = store.create(name)
+            _publish(store, name, record)
         except FileExistsError:
             try:
                 holder = _read(store, name)
@@ -132,16 +132,31 @@ def store_lock(
             continue
         except OSError as exc:
             raise StoreError(f"cannot create the lock {name} in {store.url}: {exc}") from None
-        try:
-            handle.write(json.dumps(record).encode())
-        finally:
-            store.finish(handle)
         break
     checkpoint("lock-taken")
     try:
         yield record
     finally:
         _release(store, name, label, str(record["token"]))
+
+
+def _publish(store: Store, name: str, record: dict[str, Any]) -> None:
+    """Write the lock whole under a temporary name, then rename it into place without overwriting.
+
+    A run killed half-way leaves at most a temporary file (swept by prune), never an empty lock.
+    """
+    temp = temp_name(name)
+    handle = store.create(temp)
+    try:
+        handle.write(json.dumps(record).encode())
+    finally:
+        store.finish(handle)
+    try:
+        store.rename_noreplace(temp, name)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            store.remove(temp)
+        raise
 
 
 def _release(store: Store, name: str, label: str, token: str) -> None:
