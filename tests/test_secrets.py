@@ -201,3 +201,14 @@ def test_exception_reprs_hold_no_secret(
                 quote("x" + PG_PASSWORD, safe=""),
             ]:
                 assert secret not in text, text
+
+
+def test_a_password_in_the_url_query_is_never_shown(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    url = f"postgresql://app@127.0.0.1:{free_port()}/shop?password=Query-SECRET-5150&sslmode=disable"
+    shown = run_cli("--debug", "snapshot", url, "--store", str(tmp_path))
+    assert shown.returncode == 1
+    assert "password=***" in shown.stderr and "Query-SECRET-5150" not in shown.stdout + shown.stderr
+    unknown = run_cli("--debug", "snapshot", url.replace("postgresql", "mysql"), "--store", str(tmp_path))
+    assert unknown.returncode == 2 and "Query-SECRET-5150" not in unknown.stdout + unknown.stderr
