@@ -53,6 +53,18 @@ def make_db(path: Path, rows: int = 1000) -> Path:
     return path
 
 
+def make_blob_db(path: Path, megabytes: int) -> Path:
+    """Create a SQLite database of `megabytes` 1 MiB random (incompressible) blobs."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)")
+    conn.executemany(
+        "INSERT INTO blobs (data) VALUES (?)", ((os.urandom(1 << 20),) for _ in range(megabytes))
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
 def table_dump(path: Path) -> list[tuple[object, ...]]:
     """Return every row of every table, for comparing databases."""
     conn = sqlite3.connect(path)
@@ -120,3 +132,11 @@ def sshd() -> Iterator[SshServer]:
         pytest.fail(f"cannot start the test sshd: {exc}")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def sshd_env(sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> SshServer:
+    """The test sshd, with its known_hosts and user key set in this process's environment."""
+    for key, value in sshd.env().items():
+        monkeypatch.setenv(key, value)
+    return sshd

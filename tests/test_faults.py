@@ -89,10 +89,8 @@ def _finish_and_sweep(database: str, stores: list[str], env: dict[str, str]) -> 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_and_every_step_sqlite(
-    sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sshd: SshServer, tmp_path: Path, sshd_env: SshServer
 ) -> None:
-    for key, value in sshd.env().items():
-        monkeypatch.setenv(key, value)
     db = make_db(tmp_path / "app.db", 20_000)
     local = tmp_path / "local"
     stores = [str(local), sshd.url("kill-sqlite")]
@@ -106,10 +104,8 @@ def test_sigkill_at_random_moments_and_every_step_sqlite(
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_and_every_step_postgres(
-    sshd: SshServer, pg: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sshd: SshServer, pg: Cluster, tmp_path: Path, sshd_env: SshServer
 ) -> None:
-    for key, value in sshd.env().items():
-        monkeypatch.setenv(key, value)
     url = pg.createdb("killme")
     with pg.connect("killme") as conn:
         conn.execute("CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 200000) g")

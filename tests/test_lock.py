@@ -91,9 +91,7 @@ def test_sweep_removes_only_dead_locks(tmp_path: Path) -> None:
     assert (tmp_path / lock_name("live")).exists()
 
 
-def test_the_lock_works_over_sftp(sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in sshd.env().items():
-        monkeypatch.setenv(key, value)
+def test_the_lock_works_over_sftp(sshd: SshServer, sshd_env: SshServer) -> None:
     first = SftpStore.from_url(sshd.url("locks"))
     second = SftpStore.from_url(sshd.url("locks"))
     with store_lock(first, "app"):

@@ -20,21 +20,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import make_blob_db, run_cli
 from tests.pgserver import free_port
 
 SECRET = "Notify-SECRET-pw-31337"
-
-
-def _big_db(path: Path) -> Path:
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE blobs (data BLOB)")
-    conn.executemany("INSERT INTO blobs VALUES (?)", ((os.urandom(1 << 20),) for _ in range(40)))
-    conn.commit()
-    conn.close()
-    return path
 
 
 def run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
@@ -65,7 +54,7 @@ def run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 
 def test_a_progress_bar_on_a_terminal_and_none_without(tmp_path: Path) -> None:
-    db = _big_db(tmp_path / "big.db")
+    db = make_blob_db(tmp_path / "big.db", 40)
     code, screen = run_in_pty(["snapshot", f"sqlite:///{db}", "--store", str(tmp_path / "s")], {})
     assert code == 0, screen
     assert "snapshot:" in screen and "B/s" in screen and "\r" in screen

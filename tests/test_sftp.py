@@ -15,7 +15,7 @@ import pytest
 
 import dbsnap
 from dbsnap.exceptions import StoreError
-from tests.conftest import make_db, run_cli, table_dump
+from tests.conftest import make_blob_db, make_db, run_cli, table_dump
 from tests.sshserver import PASSWORD, USER, SshServer
 
 
@@ -61,9 +61,7 @@ def test_snapshot_to_local_and_sftp_then_list_verify_restore(
     assert list(temp.iterdir()) == []
 
 
-def test_remote_files_are_private(sshd: SshServer, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in sshd.env().items():
-        monkeypatch.setenv(key, value)
+def test_remote_files_are_private(sshd: SshServer, db: Path, sshd_env: SshServer) -> None:
     snap = dbsnap.snapshot(f"sqlite:///{db}", sshd.url("private/nested"))
     folder = sshd.remote / "private" / "nested"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -194,17 +192,6 @@ def test_restore_refuses_a_corrupted_remote_payload(sshd: SshServer, db: Path, t
     assert run_cli("verify", name, "--store", url, env=sshd.env()).returncode == 3
 
 
-def _big_db(path: Path, megabytes: int) -> Path:
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)")
-    conn.executemany(
-        "INSERT INTO blobs (data) VALUES (?)", ((os.urandom(1 << 20),) for _ in range(megabytes))
-    )
-    conn.commit()
-    conn.close()
-    return path
-
-
 def _snapshot_and_kill(
     sshd: SshServer, db: Path, local: Path, folder: str, retries: str
 ) -> subprocess.CompletedProcess[str]:
@@ -239,7 +226,7 @@ def _snapshot_and_kill(
 
 
 def test_a_connection_killed_mid_upload_fails_that_store_only(sshd: SshServer, tmp_path: Path) -> None:
-    db = _big_db(tmp_path / "big.db", 120)
+    db = make_blob_db(tmp_path / "big.db", 120)
     local = tmp_path / "local"
     result = _snapshot_and_kill(sshd, db, local, "killed", retries="0")
     assert result.returncode == 1
@@ -260,7 +247,7 @@ def test_a_connection_killed_mid_upload_fails_that_store_only(sshd: SshServer, t
 
 
 def test_a_connection_killed_mid_upload_is_resumed_by_retry(sshd: SshServer, tmp_path: Path) -> None:
-    db = _big_db(tmp_path / "big.db", 120)
+    db = make_blob_db(tmp_path / "big.db", 120)
     local = tmp_path / "local"
     result = _snapshot_and_kill(sshd, db, local, "resumed", retries="3")
     assert result.returncode == 0, result.stderr
@@ -281,10 +268,8 @@ def test_a_bad_url_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, sshd: SshSe
 
 
 def test_several_databases_to_sftp_list_by_label(
-    sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sshd: SshServer, tmp_path: Path, sshd_env: SshServer
 ) -> None:
-    for key, value in sshd.env().items():
-        monkeypatch.setenv(key, value)
     url = sshd.url("labels")
     for label in ("alpha", "beta"):
         dbsnap.snapshot(f"sqlite:///{make_db(tmp_path / f'{label}.db', 10)}", url)
@@ -292,12 +277,10 @@ def test_several_databases_to_sftp_list_by_label(
 
 
 def test_progress_is_reported_through_fsspec_callbacks(
-    sshd: SshServer, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sshd: SshServer, db: Path, tmp_path: Path, sshd_env: SshServer
 ) -> None:
     from fsspec.callbacks import Callback
 
-    for key, value in sshd.env().items():
-        monkeypatch.setenv(key, value)
     url = sshd.url("progress")
     made = Callback()
     snap = dbsnap.snapshot(f"sqlite:///{db}", [str(tmp_path / "local"), url], progress=made)

@@ -36,7 +36,7 @@ from dbsnap.resolve import (
 from dbsnap.stores.lock import store_lock
 from dbsnap.stores.pending import PendingSnapshot
 from dbsnap.stores.store import Store
-from dbsnap.streams import HashingSink, Progress
+from dbsnap.streams import HashingSink, Progress, copy
 from dbsnap.tee import Tee
 
 log = logging.getLogger("dbsnap")
@@ -288,8 +288,7 @@ def copy_snapshot(
             return there
     with store_lock(dst, snap.database), dst.writing(name) as pending, src.open_read(name) as handle:
         hashing = HashingSink(pending.file, progress)
-        while block := handle.read(1024 * 1024):
-            hashing.write(block)
+        copy(handle, hashing)
         if (hashing.size, hashing.hexdigest()) != (snap.size, snap.sha256):
             raise VerificationError(f"snapshot {name!r} in {src.url} does not match its manifest; not copied")
         copied = pending.commit(snap)

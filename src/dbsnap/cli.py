@@ -296,10 +296,7 @@ COMMANDS = {
 
 def _warn_about_visible_passwords(args: argparse.Namespace) -> None:
     urls = [getattr(args, "database", None), *getattr(args, "target", [])]
-    if any(
-        isinstance(u, str) and "://" in u and ":" in u.split("://", 1)[1].split("@")[0] and "@" in u
-        for u in urls
-    ):
+    if any(isinstance(u, str) and "://" in u and redact_url(u) != u for u in urls):
         logging.getLogger("dbsnap").warning(
             "dbsnap: warning: the database URL on the command line holds a password that other users can "
             "see in the process list; set DBSNAP_DATABASE_URL (or use a ~/.pgpass file) instead"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dbsnap.exceptions import StoreError, VerificationError
 from dbsnap.manifest import Snapshot
 from dbsnap.stores.store import Store
-from dbsnap.streams import HashingSink, Progress, sha256_of
+from dbsnap.streams import HashingSink, Progress, copy, sha256_of
 
 
 def _check(snap: Snapshot, store: Store, digest: str, size: int) -> None:
@@ -54,8 +54,7 @@ def verified_payload(store: Store, snap: Snapshot, progress: Progress | None = N
             sink = HashingSink(out, progress)
             try:
                 with store.open_read(snap.name) as handle:
-                    while block := handle.read(1024 * 1024):
-                        sink.write(block)
+                    copy(handle, sink)
             except FileNotFoundError:
                 raise VerificationError(
                     f"snapshot {snap.name!r} in {store.url} has a manifest but no payload"

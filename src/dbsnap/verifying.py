@@ -56,24 +56,29 @@ def verify(
     plugins = plugins or get_plugins()
     st = primary_store(store, config, plugins)
     snap = resolve_snapshot(name_or_snapshot, st)
-    check_stored(st, snap, progress)
     checks: dict[str, Any] = {}
     cls = _driver_class(snap.driver, plugins)
-    deep = restore_into is not None
-    if deep or hasattr(cls, "check_payload"):
+    restore_check: Any = None
+    if restore_into is not None:
+        # Refuse a wrong target before a byte is read or downloaded.
+        driver = open_driver(restore_into, plugins)
+        if driver.name != snap.driver:
+            raise DriverMismatchError(
+                f"snapshot {snap.name!r} was made by the {snap.driver} driver; "
+                f"it cannot be test-restored on a {driver.name} database"
+            )
+        restore_check = getattr(driver, "verify_restore", None)
+        if restore_check is None:
+            raise DbsnapError(f"the {driver.name} driver cannot verify by restoring")
+    if restore_check is None and not hasattr(cls, "check_payload"):
+        check_stored(st, snap, progress)
+    else:
         codec = get_codec(snap.codec, plugins)
-        with verified_payload(st, snap) as path:
+        # verified_payload hashes as it reads (in place, or while downloading): one pass, not two.
+        with verified_payload(st, snap, progress) as path:
             if hasattr(cls, "check_payload"):
                 checks.update(cls.check_payload(path, codec))
-            if deep:
-                driver = open_driver(restore_into or "", plugins)
-                if driver.name != snap.driver:
-                    raise DriverMismatchError(
-                        f"snapshot {snap.name!r} was made by the {snap.driver} driver; "
-                        f"it cannot be test-restored on a {driver.name} database"
-                    )
-                if not hasattr(driver, "verify_restore"):
-                    raise DbsnapError(f"the {driver.name} driver cannot verify by restoring")
-                checks["restore"] = driver.verify_restore(path, codec)
+            if restore_check is not None:
+                checks["restore"] = restore_check(path, codec)
     log.info("Database backup: snapshot %s in %s verified", snap.name, st.url)
     return Verification(snap, checks)

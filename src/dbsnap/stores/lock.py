@@ -78,6 +78,26 @@ def _stale(store: Store, name: str, holder: dict[str, Any] | None, stale_after: 
     return None
 
 
+def _remove_if_stale(store: Store, name: str, stale_after: timedelta) -> tuple[bool, dict[str, Any] | None]:
+    """Remove lock `name` if its holder is gone; return (whether it is gone now, its holder record)."""
+    try:
+        holder = _read(store, name)
+    except FileNotFoundError:
+        return True, None
+    reason = _stale(store, name, holder, stale_after)
+    if reason is None:
+        return False, holder
+    log.warning(
+        "Database backup: taking over the lock %s in %s held by %s: %s",
+        name,
+        store.url,
+        _describe(holder),
+        reason,
+    )
+    store.remove(name)
+    return True, holder
+
+
 def _describe(holder: dict[str, Any] | None) -> str:
     if holder is None:
         return "an unknown run"
@@ -107,20 +127,8 @@ def store_lock(
         try:
             _publish(store, name, record)
         except FileExistsError:
-            try:
-                holder = _read(store, name)
-            except FileNotFoundError:
-                continue
-            reason = _stale(store, name, holder, stale_after)
-            if reason is not None:
-                log.warning(
-                    "Database backup: taking over the lock of %s in %s held by %s: %s",
-                    label,
-                    store.url,
-                    _describe(holder),
-                    reason,
-                )
-                store.remove(name)
+            gone, holder = _remove_if_stale(store, name, stale_after)
+            if gone:
                 continue
             if time.monotonic() >= deadline:
                 raise LockHeld(
@@ -184,13 +192,6 @@ def sweep_locks(store: Store, stale_after: timedelta = DEFAULT_STALE) -> list[st
     for name in store.entries():
         if not (name.startswith(".") and name.endswith(LOCK_SUFFIX)):
             continue
-        try:
-            holder = _read(store, name)
-        except FileNotFoundError:
-            continue
-        reason = _stale(store, name, holder, stale_after)
-        if reason is not None:
-            log.warning("Database backup: removing the lock %s in %s: %s", name, store.url, reason)
-            store.remove(name)
+        if _remove_if_stale(store, name, stale_after)[0]:
             swept.append(name)
     return swept

@@ -156,22 +156,19 @@ class Store:
         entries = self.entries()
         return name in entries or manifest_name(name) in entries
 
-    def manifest_names(self) -> list[str]:
+    def manifest_names(self, entries: dict[str, dict[str, Any]] | None = None) -> list[str]:
         """Return the name of every snapshot that has a manifest object, valid or not."""
+        listed = self.entries() if entries is None else entries
         return sorted(
             n[: -len(MANIFEST_SUFFIX)]
-            for n in self.entries()
+            for n in listed
             if n.endswith(MANIFEST_SUFFIX) and not n.startswith(".")
         )
 
     def snapshots(self) -> list[Snapshot]:
         """Return every valid snapshot in the store, newest first; broken ones are logged."""
         entries = self.entries()
-        names = sorted(
-            n[: -len(MANIFEST_SUFFIX)]
-            for n in entries
-            if n.endswith(MANIFEST_SUFFIX) and not n.startswith(".")
-        )
+        names = self.manifest_names(entries)
         raw = self.read_many([manifest_name(n) for n in names])
         found: list[Snapshot] = []
         for name in names:
