@@ -32,7 +32,12 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[An
     db = make_db(tmp_path / "app.db", 200)
     backups = tmp_path / "backups"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))},
+        # test_django configures Django in this process for good; the worker must not inherit it.
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DBSNAP_", "BACKUP_", "SHOP_", "DJANGO_SETTINGS_MODULE"))
+        },
         "DBSNAP_TEST_QUEUE": queue,
         "DBSNAP_TEST_BROKER": BROKER,
         "DATABASE_URL": f"sqlite:///{db}",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import dbsnap
-from dbsnap.exceptions import DriverError, DriverMismatchError, VerificationError
+from dbsnap.exceptions import ConfigError, DriverError, DriverMismatchError, VerificationError
 from dbsnap.manifest import Snapshot
 from tests.conftest import make_db, run_cli
 from tests.pgdata import build, fingerprint
@@ -33,8 +33,8 @@ def test_round_trip_restores_every_object(pg: Cluster, source: str, tmp_path: Pa
     with pg.connect("shop") as conn:
         before = fingerprint(conn)
     snap = dbsnap.snapshot(source, store)
-    assert snap.name.startswith("shop-") and snap.name.endswith(".pgdump")
-    assert snap.driver == "postgresql" and snap.codec == "none"
+    assert snap.name.startswith("shop-") and snap.name.endswith(".pgdump.zst")
+    assert snap.driver == "postgresql" and snap.codec == "zstd"
     assert snap.driver_info["format"] == "custom"
     assert snap.driver_info["server_version"].startswith(str(pg.bindir).split("/")[4])
     assert "pg_dump (PostgreSQL)" in snap.driver_info["pg_dump_version"]
@@ -59,9 +59,10 @@ def test_round_trip_restores_every_object(pg: Cluster, source: str, tmp_path: Pa
     assert after == before
 
 
-def test_payload_is_a_plain_pg_restore_archive(source: str, tmp_path: Path) -> None:
+def test_payload_is_a_plain_pg_restore_archive_with_codec_none(source: str, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    snap = dbsnap.snapshot(source, str(store))
+    snap = dbsnap.snapshot(source, str(store), codec="none")
+    assert snap.name.endswith(".pgdump") and snap.driver_info["compress"] is None
     listing = subprocess.run(["pg_restore", "--list", str(store / snap.name)], capture_output=True, text=True)
     assert listing.returncode == 0
     assert "TABLE public events" in listing.stdout
@@ -96,13 +97,29 @@ def test_restore_create_makes_a_missing_database(pg: Cluster, source: str, tmp_p
         assert conn.execute("SELECT count(*) FROM public.events").fetchone()[0] == 300_000
 
 
-def test_parallel_restore_from_a_local_file(pg: Cluster, source: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("codec", ["none", "zstd"])
+def test_parallel_restore_from_a_local_file(
+    pg: Cluster, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str
+) -> None:
     store = str(tmp_path / "store")
-    snap = dbsnap.snapshot(source, store)
-    target = pg.createdb("shop_parallel")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("DBSNAP_TMPDIR", str(scratch))
+    snap = dbsnap.snapshot(source, store, codec=codec)
+    target = pg.createdb(f"shop_parallel_{codec}")
     dbsnap.restore(snap.name, target, store, restore_options={"jobs": 2})
-    with pg.connect("shop") as a, pg.connect("shop_parallel") as b:
+    with pg.connect("shop") as a, pg.connect(f"shop_parallel_{codec}") as b:
         assert fingerprint(a) == fingerprint(b)
+    assert list(scratch.iterdir()) == []  # a zstd payload is decoded for --jobs, then removed
+
+
+def test_compress_keeps_pg_dumps_own_compression(source: str, tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    snap = dbsnap.snapshot(source, store, driver_options={"compress": 9})
+    assert snap.codec == "none" and snap.driver_info["compress"] == 9
+    with pytest.raises(ConfigError, match=r"--compress 9 is pg_dump's own compression.*--codec none"):
+        dbsnap.snapshot(source, store, codec="zstd", driver_options={"compress": 9})
+    assert [s.name for s in dbsnap.list_snapshots(store)] == [snap.name]
 
 
 def test_password_never_on_a_command_line(pg: Cluster, source: str, tmp_path: Path) -> None:
@@ -195,7 +212,7 @@ def test_unix_socket_urls(pg: Cluster, source: str, tmp_path: Path) -> None:
 
 def test_schema_selection(source: str, tmp_path: Path) -> None:
     store = tmp_path / "s"
-    snap = dbsnap.snapshot(source, str(store), driver_options={"schemas": ["billing"]})
+    snap = dbsnap.snapshot(source, str(store), codec="none", driver_options={"schemas": ["billing"]})
     listing = subprocess.run(["pg_restore", "--list", str(store / snap.name)], capture_output=True, text=True)
     assert "TABLE billing invoices" in listing.stdout
     assert "TABLE public events" not in listing.stdout

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pg.add_argument("--table", action="append", metavar="PATTERN", help="dump only matching tables")
     pg.add_argument("--exclude-table", action="append", metavar="PATTERN", help="do not dump matching tables")
-    pg.add_argument("--compress", type=int, metavar="0-9", help="pg_dump's own compression level")
+    pg.add_argument(
+        "--compress", type=int, metavar="0-9", help="pg_dump's own compression level (implies --codec none)"
+    )
     pg.add_argument("--pg-dump-arg", action="append", metavar="ARG", help="pass ARG to pg_dump (repeatable)")
 
     p = sub.add_parser("list", help="list the snapshots in a store, newest first")
