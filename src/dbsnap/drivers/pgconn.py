@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -160,14 +161,29 @@ def server_version(conn: Any) -> tuple[int, str]:
     return major, text
 
 
-def check_client(tool: str, server_major: int, server_text: str) -> tuple[int, int, str]:
-    """Refuse a client tool older than the server, naming both versions."""
-    path = find_tool(tool)
-    major, minor, text = tool_version(path)
+def _refuse_older(
+    tool: str, path: str, version: tuple[int, int, str], server_major: int, server_text: str
+) -> tuple[int, int, str]:
+    major, minor, _ = version
     if major < server_major:
         raise DriverError(
             f"{tool} {major}.{minor} ({path}) is older than the PostgreSQL {server_text} server and cannot "
             f"dump it; install the PostgreSQL {server_major} client tools (Debian: postgresql-client-"
             f"{server_major}) or point DBSNAP_PG_BINDIR at them"
         )
-    return major, minor, text
+    return version
+
+
+def check_versions(target: PgTarget, tool: str, **override: str) -> tuple[str, str]:
+    """Return (server version, `tool --version`), asked at once; refuse a client older than the server.
+
+    The tool's version is read in a thread while psycopg connects: Debian runs every client tool
+    through a Perl wrapper, and its start-up is the largest part of the check.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        path = find_tool(tool)
+        client = pool.submit(tool_version, path)
+        with target.connect(**override) as conn:
+            major, text = server_version(conn)
+        version = client.result()
+    return text, _refuse_older(tool, path, version, major, text)[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dbsnap.codecs import Codec
-from dbsnap.drivers.pgconn import PgTarget, check_client, find_tool, server_version
+from dbsnap.drivers.pgconn import PgTarget, check_versions, find_tool
 from dbsnap.drivers.process import Tool
 from dbsnap.exceptions import ConfigError, DriverError, VerificationError
 from dbsnap.hookspecs import Register, hookimpl
@@ -128,9 +128,7 @@ class PostgresDriver:
 
     def preflight(self) -> None:
         """Connect, read the server version, and refuse a pg_dump older than the server."""
-        with self.target.connect() as conn:
-            major, text = server_version(conn)
-        _, _, dump_text = check_client("pg_dump", major, text)
+        text, dump_text = check_versions(self.target, "pg_dump")
         self._facts = {"server_version": text, "pg_dump_version": dump_text}
 
     def dump(self, sink: Sink, *, codec: str = "none") -> dict[str, Any]:
@@ -208,9 +206,7 @@ class PostgresDriver:
         no_privileges: bool,
         clean: bool,
     ) -> None:
-        with self.target.connect(dbname=dbname) as conn:
-            major, text = server_version(conn)
-        check_client("pg_restore", major, text)
+        check_versions(self.target, "pg_restore", dbname=dbname)
         argv = [find_tool("pg_restore"), "--exit-on-error"]
         argv += ["--clean", "--if-exists"] if clean else []
         parallel = jobs is not None and jobs > 1
