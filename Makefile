@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast lint types docs sysdeps bench clean
+.PHONY: demo test test-fast lint types docs sysdeps bench bench-extra clean
 
 $(STAMP): pyproject.toml examples/dbsnap-plugin-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,11 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -x -q -m "not slow"
 
 bench: sysdeps $(STAMP)
-	$(PY) benchmarks/retention_plan.py
-	$(PY) benchmarks/postgres.py $(BENCH_PG)
-	$(PY) benchmarks/sqlite.py $(BENCH_SQLITE)
+	$(PY) benchmarks/suite.py $(BENCH_ARGS)
+
+bench-extra: sysdeps $(STAMP)
 	$(PY) benchmarks/sftp.py
+	$(PY) benchmarks/retention_plan.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -76,48 +76,58 @@ def timed(action: Callable[[], object]) -> float:
 
 @attrs.frozen
 class Ratio:
-    """dbsnap against a baseline over alternating pairs."""
+    """dbsnap against a baseline over alternating pairs, with both sides' peak memory."""
 
     label: str
     ours: list[float]
     base: list[float]
     rss: list[float]
+    base_rss: list[float] = attrs.field(factory=list)
 
     @property
     def ratios(self) -> list[float]:
         """Per-pair ratio ours / baseline."""
         return [a / b for a, b in zip(self.ours, self.base, strict=True)]
 
-    def row(self) -> str:
-        """A markdown table row: median ratio, min/max, medians of both, dbsnap peak RSS."""
+    @property
+    def median(self) -> float:
+        """The median ratio."""
+        return statistics.median(self.ratios)
+
+    def row(self, prefix: str = "") -> str:
+        """A markdown table row: median ratio, min/max, medians of both, both peak RSS."""
         r = self.ratios
         rss = f"{max(self.rss):.0f} MiB" if self.rss else "-"
+        base_rss = f"{max(self.base_rss):.0f} MiB" if self.base_rss else "-"
         return (
-            f"| {self.label} | **{statistics.median(r):.3f}** | {min(r):.3f}–{max(r):.3f} | "
-            f"{statistics.median(self.ours):.2f} s | {statistics.median(self.base):.2f} s | {rss} |"
+            f"| {prefix}{self.label} | **{self.median:.3f}** | {min(r):.3f}–{max(r):.3f} | "
+            f"{statistics.median(self.ours):.2f} s | {statistics.median(self.base):.2f} s | "
+            f"{rss} | {base_rss} |"
         )
 
 
-HEADER = "| row | ratio (median) | min–max | dbsnap | baseline | dbsnap peak RSS |\n|---|---|---|---|---|---|"
+HEADER = (
+    "| row | dbsnap / baseline (median) | min–max | dbsnap | baseline | dbsnap peak RSS "
+    "| baseline peak RSS |\n"
+    "|---|---|---|---|---|---|---|"
+)
 
 
-def pairs(
-    label: str, ours: Callable[[], Run | float], base: Callable[[], Run | float], count: int = 3
-) -> Ratio:
+def sequence(*runs: Run) -> Run:
+    """Several baseline commands run one after the other: their total time, the largest peak."""
+    return Run(sum(r.seconds for r in runs), max(r.peak_rss_mb for r in runs))
+
+
+def pairs(label: str, ours: Callable[[], Run], base: Callable[[], Run], count: int = 3) -> Ratio:
     """Alternate A then B `count` times (A first, then B first, ...) and collect both timings."""
-    a_times: list[float] = []
-    b_times: list[float] = []
-    rss: list[float] = []
+    times: dict[str, list[float]] = {"ours": [], "base": []}
+    peaks: dict[str, list[float]] = {"ours": [], "base": []}
     for index in range(count):
-        order = [(ours, a_times), (base, b_times)]
+        order = [("ours", ours), ("base", base)]
         if index % 2:
             order.reverse()
-        for action, sink in order:
+        for side, action in order:
             result = action()
-            if isinstance(result, Run):
-                sink.append(result.seconds)
-                if action is ours:
-                    rss.append(result.peak_rss_mb)
-            else:
-                sink.append(result)
-    return Ratio(label, a_times, b_times, rss)
+            times[side].append(result.seconds)
+            peaks[side].append(result.peak_rss_mb)
+    return Ratio(label, times["ours"], times["base"], peaks["ours"], peaks["base"])
