@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 import dbsnap
 from dbsnap.exceptions import DbsnapError, ManifestError, VerificationError
 from dbsnap.faults import POINTS
-from tests.conftest import make_db, run_cli, table_dump
+from tests.conftest import make_blob_db, make_db, run_cli, table_dump
 from tests.pgserver import Cluster
 from tests.sshserver import SshServer
 
@@ -253,3 +254,88 @@ def test_hostile_database_urls_write_nothing(tmp_path: Path, url: str) -> None:
     else:
         pytest.fail(f"{url!r} made a snapshot")
     assert not store.exists() or not [p for p in store.iterdir() if not p.name.startswith(".")]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(repr(table_dump(path)).encode()).hexdigest()
+
+
+def _wait_for_first_write(live: Path, before: os.stat_result, proc: subprocess.Popen[bytes]) -> None:
+    """Return once the live file, its WAL or its rollback journal shows a write (or the restore ended)."""
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        now = live.stat()
+        if (now.st_mtime_ns, now.st_size) != (before.st_mtime_ns, before.st_size):
+            return
+        for side in (Path(f"{live}-wal"), Path(f"{live}-journal")):
+            with contextlib.suppress(FileNotFoundError):
+                if side.stat().st_size > 0:
+                    return
+        time.sleep(0.0005)
+
+
+def _sqlite_restore(store: Path, name: str, live: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))}
+    argv = [
+        sys.executable,
+        "-m",
+        "dbsnap",
+        "restore",
+        name,
+        f"sqlite:///{live}",
+        "--store",
+        str(store),
+        "--yes",
+    ]
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_sigkill_during_a_sqlite_restore_leaves_the_old_or_the_new_database(
+    tmp_path: Path, journal: str
+) -> None:
+    """Guarantee 3 under SIGKILL: a restore killed at any moment leaves the old or the new database."""
+    source = make_blob_db(tmp_path / "source.db", 32)
+    store = tmp_path / "store"
+    snap = dbsnap.snapshot(f"sqlite:///{source}", str(store))
+    new = _digest(source)
+    old_copy = tmp_path / "old.db"
+    shutil.copy(source, old_copy)
+    with contextlib.closing(sqlite3.connect(old_copy)) as conn:
+        conn.execute(f"PRAGMA journal_mode={journal}")
+        conn.execute("DELETE FROM blobs WHERE id % 3 = 0")
+        conn.execute("INSERT INTO blobs (data) VALUES (zeroblob(1000))")
+        conn.commit()
+    old = _digest(old_copy)
+    assert old != new
+    live = tmp_path / "live.db"
+
+    def fresh_live() -> None:
+        for leftover in (live, Path(f"{live}-wal"), Path(f"{live}-shm"), Path(f"{live}-journal")):
+            leftover.unlink(missing_ok=True)
+        shutil.copy(old_copy, live)
+
+    fresh_live()
+    started = time.monotonic()
+    assert _sqlite_restore(store, snap.name, live).wait(timeout=120) == 0
+    duration = time.monotonic() - started
+    assert _digest(live) == new
+    rng = random.Random(f"restore-{journal}")
+    killed = 0
+    for attempt in range(10):
+        fresh_live()
+        before = live.stat()
+        proc = _sqlite_restore(store, snap.name, live)
+        if attempt % 2:
+            time.sleep(rng.uniform(0.1, duration))
+        else:
+            # The dangerous moment: just after the live database starts to change.
+            _wait_for_first_write(live, before, proc)
+            time.sleep(rng.uniform(0, 0.02))
+        proc.send_signal(signal.SIGKILL)
+        killed += proc.wait(timeout=60) == -signal.SIGKILL
+        with contextlib.closing(sqlite3.connect(live)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        state = _digest(live)
+        assert state in (old, new), "a killed restore left a database that is neither the old nor the new one"
+    assert killed >= 3, f"only {killed} of 10 kills landed while the restore ran"
