@@ -255,13 +255,13 @@ def machine() -> str:
     )
 
 
-def write_doc(text: str) -> None:
-    """Replace the suite's section of docs/performance.md."""
-    doc = DOC.read_text()
+def write_doc(text: str, path: Path = DOC) -> None:
+    """Replace the suite's section of docs/performance.md (or of `path`)."""
+    doc = path.read_text()
     pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
     if not pattern.search(doc):
-        raise SystemExit(f"{DOC} has no {BEGIN} ... {END} section")
-    DOC.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", doc))
+        raise SystemExit(f"{path} has no {BEGIN} ... {END} section")
+    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", doc))
 
 
 def main() -> None:
@@ -274,6 +274,7 @@ def main() -> None:
     parser.add_argument("--factor", type=int, default=4, help="the second size, as a multiple of the first")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--write", action="store_true", help=f"write the table into {DOC.relative_to(ROOT)}")
+    parser.add_argument("--doc", type=Path, default=DOC, help="the page --write writes into")
     args = parser.parse_args()
     command = " ".join(["python benchmarks/suite.py", *sys.argv[1:]])
     started = time.monotonic()
@@ -305,7 +306,7 @@ def main() -> None:
     print()
     print(text)
     if args.write:
-        write_doc(text)
+        write_doc(text, args.doc)
 
 
 if __name__ == "__main__":
