@@ -77,7 +77,24 @@ def _only_complete_snapshots(folder: Path) -> None:
     )
 
 
+def _scratch_env(tmp_path: Path) -> dict[str, str]:
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    return {"DBSNAP_TMPDIR": str(folder)}
+
+
+def _age_scratch_files(env: dict[str, str]) -> list[str]:
+    """Make the scratch files killed runs left look a minute old (the sweep's grace); return them."""
+    left = sorted(p.name for p in Path(env["DBSNAP_TMPDIR"]).iterdir())
+    old = time.time() - 120
+    for name in left:
+        os.utime(Path(env["DBSNAP_TMPDIR"]) / name, (old, old))
+    return left
+
+
 def _finish_and_sweep(database: str, stores: list[str], env: dict[str, str]) -> None:
+    left = _age_scratch_files(env)
+    assert left, "no killed run left a scratch file, so the sweep is not tested"
     args = [a for s in stores for a in ("--store", s)]
     final = run_cli("snapshot", database, *args, env=env)
     assert final.returncode == 0, final.stderr
@@ -86,6 +103,7 @@ def _finish_and_sweep(database: str, stores: list[str], env: dict[str, str]) -> 
     for store in stores:
         verified = run_cli("verify", "--all", "--store", store, env=env)
         assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert list(Path(env["DBSNAP_TMPDIR"]).iterdir()) == [], f"scratch files left behind (there were {left})"
 
 
 @pytest.mark.slow
@@ -95,7 +113,12 @@ def test_sigkill_at_random_moments_and_every_step_sqlite(
     db = make_db(tmp_path / "app.db", 20_000)
     local = tmp_path / "local"
     stores = [str(local), sshd.url("kill-sqlite")]
-    env = {**sshd.env(), "DBSNAP_LOCK_WAIT": "0", "DBSNAP_DATABASE_URL": f"sqlite:///{db}"}
+    env = {
+        **sshd.env(),
+        **_scratch_env(tmp_path),
+        "DBSNAP_LOCK_WAIT": "0",
+        "DBSNAP_DATABASE_URL": f"sqlite:///{db}",
+    }
     killed = _kill_runs(stores, env, random_kills=30, seed=7)
     assert killed >= 10, "too few runs were killed mid-way to prove anything"
     _finish_and_sweep(f"sqlite:///{db}", stores, env)
@@ -112,7 +135,7 @@ def test_sigkill_at_random_moments_and_every_step_postgres(
         conn.execute("CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 200000) g")
     local = tmp_path / "local"
     stores = [str(local), sshd.url("kill-pg")]
-    env = {**sshd.env(), "DBSNAP_DATABASE_URL": url, "DBSNAP_LOCK_WAIT": "0"}
+    env = {**sshd.env(), **_scratch_env(tmp_path), "DBSNAP_DATABASE_URL": url, "DBSNAP_LOCK_WAIT": "0"}
     killed = _kill_runs(stores, env, random_kills=25, seed=11)
     assert killed >= 10
     _finish_and_sweep(url, stores, {k: v for k, v in env.items() if k != "DBSNAP_DATABASE_URL"})

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 
 from dbsnap.exceptions import StoreError, VerificationError
 from dbsnap.manifest import Snapshot
+from dbsnap.scratch import scratch_file
 from dbsnap.stores.store import Store
 from dbsnap.streams import HashingSink, Progress, copy, sha256_of
 
@@ -48,9 +47,8 @@ def verified_payload(store: Store, snap: Snapshot, progress: Progress | None = N
         return
     if progress is not None:
         progress.set_size(snap.size)
-    fd, temp = tempfile.mkstemp(prefix=".dbsnap-download-", dir=os.environ.get("DBSNAP_TMPDIR"))
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with scratch_file("download") as scratch:
+        with scratch.path.open("wb") as out:
             sink = HashingSink(out, progress)
             try:
                 with store.open_read(snap.name) as handle:
@@ -60,7 +58,4 @@ def verified_payload(store: Store, snap: Snapshot, progress: Progress | None = N
                     f"snapshot {snap.name!r} in {store.url} has a manifest but no payload"
                 ) from None
         _check(snap, store, sink.hexdigest(), sink.size)
-        yield temp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        yield str(scratch.path)

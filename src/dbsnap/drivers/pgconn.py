@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import attrs
 from dbsnap.environ import child_environment
 from dbsnap.exceptions import ConfigError, DriverError, MissingExtraError
 from dbsnap.redact import redact_url, register_secret, scrub
+from dbsnap.scratch import scratch_file
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 DEBIAN_PACKAGE = "postgresql-client"
@@ -83,15 +83,12 @@ class PgTarget:
         if self.password is None:
             yield env
             return
-        fd, path = tempfile.mkstemp(prefix=".dbsnap-pgpass-", dir=os.environ.get("DBSNAP_TMPDIR"))
-        try:
+        # A scratch file: if this process is killed, the next run removes it, password and all.
+        with scratch_file("pgpass") as scratch:
             escaped = self.password.replace("\\", "\\\\").replace(":", "\\:")
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"*:*:*:*:{escaped}\n")
-            env["PGPASSFILE"] = path
+            scratch.path.write_text(f"*:*:*:*:{escaped}\n")
+            env["PGPASSFILE"] = str(scratch.path)
             yield env
-        finally:
-            Path(path).unlink(missing_ok=True)
 
     def connect(self, **override: str) -> Any:
         """Open a psycopg connection (autocommit), translating failures into one-line errors."""

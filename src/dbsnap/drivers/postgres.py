@@ -5,12 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from dbsnap.codecs import Codec
@@ -18,6 +15,7 @@ from dbsnap.drivers.pgconn import PgTarget, check_versions, find_tool
 from dbsnap.drivers.process import Tool
 from dbsnap.exceptions import ConfigError, DriverError, VerificationError
 from dbsnap.hookspecs import Register, hookimpl
+from dbsnap.scratch import scratch_file
 from dbsnap.streams import CHUNK, Sink, copy
 
 log = logging.getLogger("dbsnap")
@@ -53,15 +51,10 @@ def _input(payload: str, codec: Codec, *, seekable: bool = False) -> Iterator[tu
         with open(payload, "rb") as raw, codec.decoder(raw) as decoded:
             yield [], decoded
         return
-    fd, temp = tempfile.mkstemp(
-        prefix=".dbsnap-restore-", suffix=".pgdump", dir=os.environ.get("DBSNAP_TMPDIR")
-    )
-    try:
-        with open(payload, "rb") as raw, codec.decoder(raw) as decoded, os.fdopen(fd, "wb") as out:
+    with scratch_file("restore", ".pgdump") as scratch:
+        with open(payload, "rb") as raw, codec.decoder(raw) as decoded, scratch.path.open("wb") as out:
             copy(decoded, out, CHUNK)
-        yield [temp], None
-    finally:
-        Path(temp).unlink(missing_ok=True)
+        yield [str(scratch.path)], None
 
 
 def toc_tables(payload: str, codec: Codec) -> list[str]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 from dbsnap.codecs import Codec
 from dbsnap.exceptions import ConfigError, DriverError, VerificationError
 from dbsnap.hookspecs import Register, hookimpl
+from dbsnap.scratch import scratch_file
 from dbsnap.streams import CHUNK, Sink, copy
 
 BUSY_TIMEOUT = 60.0
@@ -34,13 +33,6 @@ def sqlite_path(url: str) -> Path:
     if not path or path == ":memory:":
         raise ConfigError(f"SQLite URL {url!r} names no database file")
     return Path(path)
-
-
-def _temp_file(near: Path | None = None, suffix: str = ".sqlite") -> Path:
-    folder = os.environ.get("DBSNAP_TMPDIR") or (str(near) if near else None)
-    fd, name = tempfile.mkstemp(prefix=".dbsnap-", suffix=suffix, dir=folder)
-    os.close(fd)
-    return Path(name)
 
 
 @contextlib.contextmanager
@@ -97,30 +89,29 @@ class SqliteDriver:
 
     def dump(self, sink: Sink, *, codec: str = "zstd") -> dict[str, Any]:  # noqa: ARG002 - raw pages either way
         """Copy the database with the backup API in one step (a consistent read), then stream it."""
-        temp = _temp_file()
-        try:
-            with _connect(self.path, readonly=True) as src, _connect(temp, readonly=False) as dst:
-                # The copy is read once and deleted: no journal and no fsync (half the backup's
-                # time on a 500 MB database); the stored payload is what is made durable.
-                dst.execute("PRAGMA journal_mode=OFF")
-                dst.execute("PRAGMA synchronous=OFF")
-                src.backup(dst, pages=-1)
-                info = {
-                    "format": "sqlite3",
-                    "sqlite_version": sqlite3.sqlite_version,
-                    "page_size": dst.execute("PRAGMA page_size").fetchone()[0],
-                    "page_count": dst.execute("PRAGMA page_count").fetchone()[0],
-                    "journal_mode": src.execute("PRAGMA journal_mode").fetchone()[0],
-                }
-                # The copy is a standalone file: readable by sqlite3 without a -wal beside it.
-                dst.execute("PRAGMA journal_mode=DELETE")
-            with temp.open("rb") as handle:
-                copy(handle, sink, CHUNK)
-            return info
-        except sqlite3.Error as exc:
-            raise DriverError(f"SQLite backup of {str(self.path)!r} failed: {exc}") from None
-        finally:
-            temp.unlink(missing_ok=True)
+        with scratch_file("sqlite", ".sqlite") as scratch:
+            temp = scratch.path
+            try:
+                with _connect(self.path, readonly=True) as src, _connect(temp, readonly=False) as dst:
+                    # The copy is read once and deleted: no journal and no fsync (half the backup's
+                    # time on a 500 MB database); the stored payload is what is made durable.
+                    dst.execute("PRAGMA journal_mode=OFF")
+                    dst.execute("PRAGMA synchronous=OFF")
+                    src.backup(dst, pages=-1)
+                    info = {
+                        "format": "sqlite3",
+                        "sqlite_version": sqlite3.sqlite_version,
+                        "page_size": dst.execute("PRAGMA page_size").fetchone()[0],
+                        "page_count": dst.execute("PRAGMA page_count").fetchone()[0],
+                        "journal_mode": src.execute("PRAGMA journal_mode").fetchone()[0],
+                    }
+                    # The copy is a standalone file: readable by sqlite3 without a -wal beside it.
+                    dst.execute("PRAGMA journal_mode=DELETE")
+                with temp.open("rb") as handle:
+                    copy(handle, sink, CHUNK)
+                return info
+            except sqlite3.Error as exc:
+                raise DriverError(f"SQLite backup of {str(self.path)!r} failed: {exc}") from None
 
     def restore(self, payload: str, codec: Codec, **options: Any) -> None:
         """Decode to a temporary file, integrity-check it, then backup-API it into the live file."""
@@ -128,58 +119,63 @@ class SqliteDriver:
             raise ConfigError(f"the sqlite driver takes no restore options ({', '.join(options)})")
         if not self.path.parent.is_dir():
             raise DriverError(f"folder {str(self.path.parent)!r} for the restored database does not exist")
-        temp = _temp_file()
-        remover: threading.Thread | None = None
-        try:
-            with open(payload, "rb") as raw, codec.decoder(raw) as decoded, temp.open("wb") as out:
-                copy(decoded, out, CHUNK)
-            integrity_check(temp)
-            with _connect(temp, readonly=True) as src, _connect(self.path, readonly=False) as dst:
-                src.backup(dst, pages=-1)
-                src.close()
-                # Freeing the scratch copy's blocks overlaps SQLite's checkpoint when dst closes
-                # (0.14 s and 0.7 s of a 500 MB restore).
-                remover = threading.Thread(target=temp.unlink, kwargs={"missing_ok": True}, daemon=True)
-                remover.start()
-        except sqlite3.Error as exc:
-            raise DriverError(
-                f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
-            ) from None
-        except OSError as exc:
-            raise DriverError(
-                f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
-            ) from None
-        except Exception as exc:
-            if isinstance(exc, VerificationError | DriverError):
-                raise
-            raise VerificationError(
-                f"the snapshot could not be decoded ({exc}); nothing was restored"
-            ) from None
-        finally:
-            if remover is not None:
-                remover.join()
-            temp.unlink(missing_ok=True)
+        with scratch_file("sqlite", ".sqlite") as scratch:
+            temp = scratch.path
+            remover: threading.Thread | None = None
+            try:
+                with open(payload, "rb") as raw, codec.decoder(raw) as decoded, temp.open("wb") as out:
+                    copy(decoded, out, CHUNK)
+                integrity_check(temp)
+                with _connect(temp, readonly=True) as src, _connect(self.path, readonly=False) as dst:
+                    src.backup(dst, pages=-1)
+                    src.close()
+                    # Freeing the scratch copy's blocks overlaps SQLite's checkpoint when dst closes
+                    # (0.14 s and 0.7 s of a 500 MB restore).
+                    remover = threading.Thread(target=scratch.remove, daemon=True)
+                    remover.start()
+            except sqlite3.Error as exc:
+                raise DriverError(
+                    f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
+                ) from None
+            except OSError as exc:
+                raise DriverError(
+                    f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
+                ) from None
+            except Exception as exc:
+                if isinstance(exc, VerificationError | DriverError):
+                    raise
+                raise VerificationError(
+                    f"the snapshot could not be decoded ({exc}); nothing was restored"
+                ) from None
+            finally:
+                if remover is not None:
+                    remover.join()
 
     def verify_restore(self, payload: str, codec: Codec) -> dict[str, Any]:
         """Decode into a temporary file, integrity-check it and count each table's rows."""
-        temp = _temp_file()
-        try:
-            with open(payload, "rb") as raw, codec.decoder(raw) as decoded, temp.open("wb") as out:
-                copy(decoded, out, CHUNK)
-            integrity_check(temp)
-            with _connect(temp, readonly=True) as conn:
-                names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-                counts = {
-                    n: conn.execute(f'SELECT count(*) FROM "{n.replace(chr(34), chr(34) * 2)}"').fetchone()[0]
-                    for n in names
-                }
-            return {"tables": counts}
-        except Exception as exc:
-            if isinstance(exc, VerificationError):
-                raise
-            raise VerificationError(f"the snapshot does not decode to a SQLite database ({exc})") from None
-        finally:
-            temp.unlink(missing_ok=True)
+        with scratch_file("sqlite", ".sqlite") as scratch:
+            temp = scratch.path
+            try:
+                with open(payload, "rb") as raw, codec.decoder(raw) as decoded, temp.open("wb") as out:
+                    copy(decoded, out, CHUNK)
+                integrity_check(temp)
+                with _connect(temp, readonly=True) as conn:
+                    names = [
+                        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    ]
+                    counts = {
+                        n: conn.execute(
+                            f'SELECT count(*) FROM "{n.replace(chr(34), chr(34) * 2)}"'
+                        ).fetchone()[0]
+                        for n in names
+                    }
+                return {"tables": counts}
+            except Exception as exc:
+                if isinstance(exc, VerificationError):
+                    raise
+                raise VerificationError(
+                    f"the snapshot does not decode to a SQLite database ({exc})"
+                ) from None
 
 
 @hookimpl
