@@ -94,7 +94,9 @@ def _age_scratch_files(env: dict[str, str]) -> list[str]:
 
 def _finish_and_sweep(database: str, stores: list[str], env: dict[str, str]) -> None:
     left = _age_scratch_files(env)
-    assert left, "no killed run left a scratch file, so the sweep is not tested"
+    assert left, (
+        "no killed run left a scratch file (the scratch-locked kill should), so the sweep is not tested"
+    )
     args = [a for s in stores for a in ("--store", s)]
     final = run_cli("snapshot", database, *args, env=env)
     assert final.returncode == 0, final.stderr

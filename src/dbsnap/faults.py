@@ -13,6 +13,7 @@ POINTS = (
     "manifest-renamed",
     "manifest-deleted",
     "lock-taken",
+    "scratch-locked",
 )
 
 

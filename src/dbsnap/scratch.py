@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from dbsnap.faults import checkpoint
+
 log = logging.getLogger("dbsnap")
 PREFIX = ".dbsnap-"
 GRACE = 60.0
@@ -84,6 +86,7 @@ def scratch_file(kind: str, suffix: str = "") -> Iterator[Scratch]:
     scratch = Scratch(Path(name), fd)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        checkpoint("scratch-locked")
         yield scratch
     finally:
         scratch.remove()
