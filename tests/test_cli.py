@@ -93,8 +93,11 @@ def test_hostile_names_are_refused_and_nothing_is_written(db: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize("point", [p for p in POINTS if p != "manifest-deleted"])
-def test_a_kill_during_commit_leaves_nothing_listed_and_is_swept(db: Path, store: Path, point: str) -> None:
-    killed = run_cli("snapshot", f"sqlite:///{db}", "--store", str(store), env={"DBSNAP_TEST_KILL_AT": point})
+def test_a_kill_during_commit_leaves_nothing_listed_and_is_swept(
+    db: Path, store: Path, point: str, tmp_path: Path
+) -> None:
+    env = {"DBSNAP_TEST_KILL_AT": point, "DBSNAP_TMPDIR": str(tmp_path)}  # a killed run's scratch stays here
+    killed = run_cli("snapshot", f"sqlite:///{db}", "--store", str(store), env=env)
     assert killed.returncode == -9
     listed = json.loads(run_cli("list", "--store", str(store), "--json").stdout)
     if point == "manifest-renamed":
