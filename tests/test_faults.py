@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import dbsnap
 from dbsnap.exceptions import DbsnapError, ManifestError, VerificationError
 from dbsnap.faults import POINTS
-from tests.conftest import make_blob_db, make_db, run_cli, table_dump
+from tests.conftest import cli_env, make_blob_db, make_db, run_cli, table_dump
 from tests.pgserver import Cluster
 from tests.sshserver import SshServer
 
@@ -300,7 +300,7 @@ def _wait_for_first_write(live: Path, before: os.stat_result, proc: subprocess.P
 
 
 def _sqlite_restore(store: Path, name: str, live: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))}
+    env = cli_env()
     argv = [
         sys.executable,
         "-m",
@@ -364,3 +364,26 @@ def test_sigkill_during_a_sqlite_restore_leaves_the_old_or_the_new_database(
         state = _digest(live)
         assert state in (old, new), "a killed restore left a database that is neither the old nor the new one"
     assert killed >= 3, f"only {killed} of 10 kills landed while the restore ran"
+
+
+def test_no_room_to_decode_is_named_and_is_not_called_corruption(
+    tmpfs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full DBSNAP_TMPDIR during a restore or verify says so and the fix; the live database is untouched."""
+    source = make_blob_db(tmp_path / "source.db", 3)  # 3 MiB of random bytes: more than the 1 MiB tmpfs
+    store = tmp_path / "store"
+    snap = dbsnap.snapshot(f"sqlite:///{source}", str(store))
+    live = make_db(tmp_path / "live.db", 50)
+    before = table_dump(live)
+    env = {"DBSNAP_TMPDIR": str(tmpfs)}
+    for args in (
+        ["restore", snap.name, f"sqlite:///{live}", "--store", str(store), "--yes"],
+        ["verify", "--restore", snap.name, f"sqlite:///{live}", "--store", str(store)],
+    ):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1, (args, result.returncode, result.stderr)  # not 3: the snapshot is fine
+        assert "no room to decode the snapshot" in result.stderr and "DBSNAP_TMPDIR" in result.stderr, (
+            result.stderr
+        )
+        assert list(tmpfs.iterdir()) == []
+    assert table_dump(live) == before

@@ -10,6 +10,7 @@ covers the instant between creating a file and locking it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -17,8 +18,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from dbsnap.exceptions import DbsnapError
 from dbsnap.faults import checkpoint
+from dbsnap.streams import CHUNK, copy
+
+if TYPE_CHECKING:
+    from dbsnap.codecs import Codec
 
 log = logging.getLogger("dbsnap")
 PREFIX = ".dbsnap-"
@@ -90,3 +97,20 @@ def scratch_file(kind: str, suffix: str = "") -> Iterator[Scratch]:
         yield scratch
     finally:
         scratch.remove()
+
+
+@contextlib.contextmanager
+def decoded_copy(payload: str, codec: Codec, kind: str, suffix: str = "") -> Iterator[Scratch]:
+    """Yield a scratch file holding `payload` decoded by `codec`; a full disk is named with its fix."""
+    with scratch_file(kind, suffix) as scratch:
+        try:
+            with open(payload, "rb") as raw, codec.decoder(raw) as decoded, scratch.path.open("wb") as out:
+                copy(decoded, out, CHUNK)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise DbsnapError(
+                f"no room to decode the snapshot in {scratch.path.parent} ({exc.strerror}); it needs the "
+                "uncompressed size free: free space there or set DBSNAP_TMPDIR to a larger folder"
+            ) from None
+        yield scratch

@@ -15,8 +15,8 @@ from dbsnap.drivers.pgconn import PgTarget, check_versions, find_tool
 from dbsnap.drivers.process import Tool
 from dbsnap.exceptions import ConfigError, DriverError, VerificationError
 from dbsnap.hookspecs import Register, hookimpl
-from dbsnap.scratch import scratch_file
-from dbsnap.streams import CHUNK, Sink, copy
+from dbsnap.scratch import decoded_copy
+from dbsnap.streams import Sink
 
 log = logging.getLogger("dbsnap")
 _TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )(.+) (\S+)$")
@@ -51,9 +51,7 @@ def _input(payload: str, codec: Codec, *, seekable: bool = False) -> Iterator[tu
         with open(payload, "rb") as raw, codec.decoder(raw) as decoded:
             yield [], decoded
         return
-    with scratch_file("restore", ".pgdump") as scratch:
-        with open(payload, "rb") as raw, codec.decoder(raw) as decoded, scratch.path.open("wb") as out:
-            copy(decoded, out, CHUNK)
+    with decoded_copy(payload, codec, "restore", ".pgdump") as scratch:
         yield [str(scratch.path)], None
 
 
