@@ -122,8 +122,10 @@ def postgres_rows(bench: Bench, scale: int) -> None:
     zstd_payload = next(p for p in sorted(store.glob("*.pgdump.zst")))
     plain_payload = next(p for p in sorted(store.glob("*.pgdump")))
 
-    def restore() -> Run:
-        return run_command(dbsnap("restore", zstd_payload.name, target, "--store", str(store), "--yes"), env)
+    def restore_into(database: str) -> Callable[[], Run]:
+        return lambda: run_command(
+            dbsnap("restore", zstd_payload.name, database, "--store", str(store), "--yes"), env
+        )
 
     def pg_restore() -> Run:
         return run_command(
@@ -133,7 +135,11 @@ def postgres_rows(bench: Bench, scale: int) -> None:
         )  # fmt: skip
 
     pg_restore()  # the first --clean restore into an empty database does less; warm both paths once
-    bench.measure(f"{at}restore / `pg_restore --clean --if-exists --single-transaction`", restore, pg_restore)
+    bench.measure(
+        f"{at}restore / `pg_restore --clean --if-exists --single-transaction`",
+        restore_into(target),
+        pg_restore,
+    )
     peer_env = {
         **os.environ, "PEER_ENGINE": "pg", "PEER_PG_NAME": name, "PEER_PG_USER": USER,
         "PEER_PG_PASSWORD": PASSWORD, "PEER_PG_PORT": str(cluster.port),
@@ -146,12 +152,9 @@ def postgres_rows(bench: Bench, scale: int) -> None:
     )
     peer_dump = sorted((work / f"peer-pg-{scale}").glob("pg-*.dump"))[0].name
 
-    def own_restore() -> Run:
-        return run_command(dbsnap("restore", zstd_payload.name, url, "--store", str(store), "--yes"), env)
-
     bench.measure(
         f"{at}restore / django-dbbackup `dbrestore`",
-        own_restore,
+        restore_into(url),
         lambda: run_command([*bench.peer, "dbrestore", "--noinput", "-i", peer_dump], peer_env),
     )
     bench.notes.append(
@@ -175,10 +178,11 @@ def sqlite_rows(bench: Bench, megabytes: int) -> None:
     size = f"{db.stat().st_size / 1e6:,.0f} MB"
     at = f"SQLite {size}: "
     store = work / "store"
-    url = f"sqlite:///{db}"
 
-    def snapshot() -> Run:
-        return run_command(dbsnap("snapshot", url, "--store", str(store), "--name", bench.next_name("s")))
+    def snapshot_of(database: Path) -> Callable[[], Run]:
+        return lambda: run_command(
+            dbsnap("snapshot", f"sqlite:///{database}", "--store", str(store), "--name", bench.next_name("s"))
+        )
 
     copy, packed = work / "bare.db", work / "bare.db.zst"
 
@@ -190,8 +194,8 @@ def sqlite_rows(bench: Bench, megabytes: int) -> None:
             run_command(["zstd", "-q", "-3", "-T0", str(copy), "-o", str(packed)]),
         )
 
-    bench.measure(f"{at}snapshot / `sqlite3 .backup` then `zstd -3 -T0`", snapshot, backup_then_zstd)
-    payload = sorted(store.glob("s-*"))[0].name
+    bench.measure(f"{at}snapshot / `sqlite3 .backup` then `zstd -3 -T0`", snapshot_of(db), backup_then_zstd)
+    payload = sorted(store.glob("s-*"))[0].name  # one of the first row's, of `db`
     target = work / "target.db"
     shutil.copy(db, target)
 
@@ -210,12 +214,9 @@ def sqlite_rows(bench: Bench, megabytes: int) -> None:
     bench.measure(f"{at}restore / `zstd -d` then `sqlite3 .restore`", restore, zstd_then_restore)
     peer_env = {**os.environ, "PEER_ENGINE": "sqlite", "PEER_SQLITE": str(target),
                 "PEER_BACKUP_DIR": str(work / "peer")}  # fmt: skip
-    target_url = f"sqlite:///{target}"
     bench.measure(
         f"{at}snapshot / django-dbbackup `dbbackup`",
-        lambda: run_command(
-            dbsnap("snapshot", target_url, "--store", str(store), "--name", bench.next_name("t"))
-        ),
+        snapshot_of(target),
         lambda: run_command([*bench.peer, "dbbackup", "-o", f"{bench.next_name('sqlite')}.dump"], peer_env),
     )
     peer_dump = sorted((work / "peer").glob("sqlite-*.dump"))[0].name

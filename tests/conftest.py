@@ -93,17 +93,22 @@ def store(tmp_path: Path) -> Path:
     return tmp_path / "backups"
 
 
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without dbsnap's own settings, plus `env`: for a dbsnap child."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))}
+    full.pop("DATABASE_URL", None)
+    full.update(env or {})
+    return full
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m dbsnap ARGS` in a subprocess with no terminal; capture its output."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))}
-    full_env.pop("DATABASE_URL", None)
-    full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "dbsnap", *args],
         cwd=cwd,
-        env=full_env,
+        env=cli_env(env),
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,

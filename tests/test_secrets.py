@@ -16,6 +16,7 @@ import pytest
 
 import dbsnap
 from dbsnap.exceptions import DbsnapError
+from tests.conftest import cli_env
 from tests.pgserver import PASSWORD as PG_PASSWORD
 from tests.pgserver import Cluster, free_port
 from tests.sshserver import PASSWORD as SFTP_PASSWORD
@@ -85,8 +86,7 @@ class Watcher:
 
 
 def run_watched(args: list[str], env: dict[str, str], stdin: str = "") -> tuple[int, str, Watcher]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("DBSNAP_", "BACKUP_"))}
-    full.update(env)
+    full = cli_env(env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbsnap", "--debug", *args],
         env=full,
