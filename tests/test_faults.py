@@ -387,3 +387,12 @@ def test_no_room_to_decode_is_named_and_is_not_called_corruption(
         )
         assert list(tmpfs.iterdir()) == []
     assert table_dump(live) == before
+
+
+def test_no_room_for_the_sqlite_copy_is_named_with_the_fix(tmpfs: Path, tmp_path: Path) -> None:
+    db = make_blob_db(tmp_path / "app.db", 3)
+    store = tmp_path / "store"
+    result = run_cli("snapshot", f"sqlite:///{db}", "--store", str(store), env={"DBSNAP_TMPDIR": str(tmpfs)})
+    assert result.returncode == 1, result.stderr
+    assert "is full" in result.stderr and "DBSNAP_TMPDIR" in result.stderr, result.stderr
+    assert dbsnap.list_snapshots(str(store)) == [] and list(tmpfs.iterdir()) == []

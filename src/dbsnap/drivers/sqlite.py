@@ -111,7 +111,13 @@ class SqliteDriver:
                     copy(handle, sink, CHUNK)
                 return info
             except sqlite3.Error as exc:
-                raise DriverError(f"SQLite backup of {str(self.path)!r} failed: {exc}") from None
+                fix = ""
+                if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                    fix = (
+                        f"; the consistent copy is made in {scratch.path.parent} first: free space there "
+                        "or set DBSNAP_TMPDIR to a larger folder"
+                    )
+                raise DriverError(f"SQLite backup of {str(self.path)!r} failed: {exc}{fix}") from None
 
     def restore(self, payload: str, codec: Codec, **options: Any) -> None:
         """Decode to a temporary file, integrity-check it, then backup-API it into the live file."""
