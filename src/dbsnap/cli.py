@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -175,6 +177,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
             ("no_owner", args.no_owner or None),
             ("no_privileges", args.no_privileges or None),
             ("create", args.create or None),
+            ("lock_timeout", args.lock_timeout),
         )
         if value is not None
     }
@@ -317,8 +320,18 @@ def _setup_logging(debug: bool, verbose: bool) -> None:
     root.propagate = False
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so children are killed and scratch removed as for Ctrl-C."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     hide_secrets()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -327,9 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = Config.from_env()
         _warn_about_visible_passwords(args)
         return COMMANDS[args.command](args, config)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("dbsnap: interrupted; nothing half-written is left listed", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except DbsnapError as exc:
         if args.debug:
             traceback.print_exc()

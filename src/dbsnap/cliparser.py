@@ -6,7 +6,7 @@ import argparse
 
 from dbsnap import __version__
 from dbsnap.config import parse_count
-from dbsnap.durations import Duration
+from dbsnap.durations import Duration, parse_timeout
 from dbsnap.exceptions import ConfigError
 from dbsnap.retention import PERIODS
 
@@ -24,6 +24,13 @@ def _duration(value: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return value
+
+
+def _timeout(value: str) -> float:
+    try:
+        return parse_timeout(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latest", action="store_true", help="restore the newest snapshot of the database")
     store_opt(p)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--lock-timeout",
+        type=_timeout,
+        metavar="D",
+        help="give up, changing nothing, when other sessions keep the database locked for D (default 3m)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     pg = p.add_argument_group("PostgreSQL options")
     pg.add_argument(

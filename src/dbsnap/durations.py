@@ -80,3 +80,27 @@ class Duration:
             f"{n}{u}" for n, u in zip((self.years, self.months, days, hours), _UNITS, strict=True) if n
         )
         return text or "0h"
+
+
+_TIMEOUT_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+
+
+def parse_timeout(value: str) -> float:
+    """Parse a waiting time (``90``, ``90s``, ``5m``, ``1h30m``: s seconds, m minutes, h hours) into seconds.
+
+    Unlike retention windows, where ``m`` is a calendar month (restic's rule), a timeout's ``m`` is a
+    minute: nobody waits months for a lock.
+    """
+    text = value.strip().lower()
+    try:
+        number = float(text)
+    except ValueError:
+        parts = _TIMEOUT_PART.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise ValueError(
+                f"time {value!r} is not valid: write it like '90s', '5m' or '1h30m' (h, m minutes, s)"
+            ) from None
+        number = sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"time {value!r} must be more than zero")
+    return number
