@@ -11,19 +11,14 @@ import struct
 import subprocess
 import sys
 import termios
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-import pytest
-
-from tests.conftest import make_blob_db, run_cli
+from tests.conftest import HOOK_TOKEN, make_blob_db, run_cli
 from tests.pgserver import free_port
 
-SECRET = "Notify-SECRET-pw-31337"
+SECRET = HOOK_TOKEN
 
 
 def run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
@@ -74,30 +69,6 @@ def test_a_progress_bar_on_a_terminal_and_none_without(tmp_path: Path) -> None:
         ["restore", name, f"sqlite:///{tmp_path / 'copy.db'}", "--store", str(tmp_path / "s"), "--yes"], {}
     )
     assert code == 0 and "restore:" in screen and "B/s" in screen
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A real HTTP server on a loopback port that records what is POSTed to it."""
-    _Hook.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/{SECRET}", _Hook.received
-    server.shutdown()
 
 
 def test_the_webhook_hears_of_a_failure_without_secrets(

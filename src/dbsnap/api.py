@@ -97,19 +97,21 @@ def snapshot_to_stores(
     url = database or config.database
     begun = time.monotonic()
     driver = open_driver(url or "", plugins, **(driver_options or {}))
-    label = label or driver.label()
+    given = label
     try:
         if name is not None:
             validate_name(name)
         stores = open_stores(store, config, plugins)
         chosen = get_codec(codec or driver.default_codec, plugins)
         driver.preflight()
+        # After the preflight: a PostgreSQL service file names the database only once connected.
+        label = given or driver.label()
         return _run_snapshot(
             driver, stores, chosen, label, name, plugins, progress, config.lock_wait, config.lock_stale
         )
     except BaseException as exc:
         if not getattr(exc, "dbsnap_notified", False):
-            plugins.snapshot_failed(label, exc, None, time.monotonic() - begun)
+            plugins.snapshot_failed(given or driver.label(), exc, None, time.monotonic() - begun)
         with contextlib.suppress(AttributeError):
             exc.dbsnap_notified = True  # type: ignore[attr-defined]
         raise

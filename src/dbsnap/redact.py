@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 MASK = "***"
 _secrets: set[str] = set()
@@ -46,19 +46,25 @@ def _redact_query(query: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Return `url` with any password (user info or query) replaced by ***; passwords are registered."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    """Return `url` with any password (user info or query) replaced by ***; passwords are registered.
+
+    The user info is taken to end at the last '@' of the URL, not at the first '/' as a URL parser
+    would, so a password holding an unencoded '/', '?', '#' or '@' is masked whole (at worst a host
+    part is masked too). A URL whose text after '://' starts with '/' has no user info (sqlite:///).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return scrub(url)
-    text = url
-    if parts.query:
-        text = text.replace(f"?{parts.query}", f"?{_redact_query(parts.query)}", 1)
-    if parts.netloc and "@" in parts.netloc:
-        userinfo, _, hostport = parts.netloc.rpartition("@")
+    at = rest.rfind("@")
+    if at > 0 and not rest.startswith("/"):
+        userinfo, hostpart = rest[:at], rest[at + 1 :]
         user, colon, password = userinfo.partition(":")
         if colon:
-            register_secret(unquote(password))
-            register_secret(password)
-            text = text.replace(f"//{parts.netloc}", f"//{user}:{MASK}@{hostport}", 1)
-    return scrub(text)
+            for candidate in (password, password.partition("@")[0]):
+                register_secret(unquote(candidate))
+                register_secret(candidate)
+            rest = f"{user}:{MASK}@{hostpart}"
+    head, question, query = rest.partition("?")
+    if question:
+        rest = f"{head}?{_redact_query(query)}"
+    return scrub(f"{scheme}://{rest}")

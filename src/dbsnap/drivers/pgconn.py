@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from dbsnap.drivers.pgurl import parse_credentials
 from dbsnap.environ import child_environment
 from dbsnap.exceptions import ConfigError, DriverError, MissingExtraError
 from dbsnap.redact import redact_url, register_secret, scrub
@@ -51,22 +52,26 @@ class PgTarget:
     def parse(cls, url: str) -> PgTarget:
         """Parse a postgresql:// or postgres:// URL with libpq's own parser (via psycopg)."""
         redacted = redact_url(url)
-        conninfo = _psycopg().conninfo
         try:
-            params = conninfo.conninfo_to_dict(url)
+            params, password = parse_credentials(url, _psycopg().conninfo)
+        except ConfigError:
+            raise
         except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError subclasses
             raise ConfigError(f"PostgreSQL URL {redacted} is malformed: {scrub(str(exc))}") from None
-        password = params.pop("password", None)
         register_secret(password)
         clean = {k: str(v) for k, v in params.items() if v is not None}
-        if not clean.get("dbname"):
-            raise ConfigError(f"PostgreSQL URL {redacted} names no database; add /DBNAME to it")
+        env = os.environ
+        if not (clean.get("dbname") or clean.get("service") or env.get("PGSERVICE") or env.get("PGDATABASE")):
+            raise ConfigError(
+                f"PostgreSQL URL {redacted} names no database; add /DBNAME to it (or set PGDATABASE "
+                "or a PGSERVICE that names one)"
+            )
         return cls(clean, password, redacted)
 
     @property
     def dbname(self) -> str:
-        """The database name."""
-        return self.params["dbname"]
+        """The database name (from the URL, else from PGDATABASE; a service's is known once connected)."""
+        return self.params.get("dbname") or os.environ.get("PGDATABASE", "")
 
     def conninfo(self, **override: str) -> str:
         """Return a libpq connection string without the password (safe for argv)."""
@@ -81,6 +86,9 @@ class PgTarget:
         """
         env = child_environment()
         if self.password is None:
+            # The user's own PGPASSWORD / PGPASSFILE serve the tools exactly as they served the
+            # preflight connection.
+            env.update({k: v for k, v in os.environ.items() if k in ("PGPASSWORD", "PGPASSFILE")})
             yield env
             return
         # A scratch file: if this process is killed, the next run removes it, password and all.
@@ -90,7 +98,7 @@ class PgTarget:
             env["PGPASSFILE"] = str(scratch.path)
             yield env
 
-    def connect(self, **override: str) -> Any:
+    def connect(self, *, missing_hint: str = "check its name", **override: str) -> Any:
         """Open a psycopg connection (autocommit), translating failures into one-line errors."""
         psycopg = _psycopg()
         params: dict[str, Any] = {**self.params, **override}
@@ -100,17 +108,35 @@ class PgTarget:
         try:
             return psycopg.connect(autocommit=True, **params)
         except psycopg.OperationalError as exc:
-            raise connection_error(self.redacted, str(exc)) from None
+            raise connection_error(self.redacted, str(exc), missing_hint) from None
 
 
-def connection_error(where: str, message: str) -> DriverError:
-    """Turn a libpq connection failure into an error that says which kind it is and the fix."""
+_AUTH = (
+    "password authentication failed",
+    "no password supplied",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "password is required",
+)
+_NO_ROLE = re.compile(r'role ".*" does not exist')
+_NO_DATABASE = re.compile(r'database ".*" does not exist')
+
+
+def connection_error(where: str, message: str, missing_hint: str = "check its name") -> DriverError:
+    """Turn a libpq connection failure into an error that says which kind it is and the fix.
+
+    `missing_hint` is the fix for a database that does not exist (a restore can offer --create; a
+    snapshot cannot).
+    """
     text = scrub(" ".join(message.split()))
     lowered = message.lower()
-    if "password authentication failed" in lowered or "no password supplied" in lowered:
-        return DriverError(f"authentication failed for {where}: check the user and password ({text})")
-    if "does not exist" in lowered and "database" in lowered:
-        return DriverError(f"database in {where} does not exist ({text}); create it or use --create")
+    if _NO_DATABASE.search(message) and not _NO_ROLE.search(message):
+        return DriverError(f"the database of {where} does not exist ({text}); {missing_hint}")
+    if _NO_ROLE.search(message) or any(marker in lowered for marker in _AUTH):
+        return DriverError(
+            f"authentication failed for {where}: check the user (the role must exist) and its password, "
+            f"PGPASSWORD or ~/.pgpass ({text})"
+        )
     return DriverError(f"cannot reach the PostgreSQL server of {where}: {text}; is it running and reachable?")
 
 
@@ -163,17 +189,21 @@ def _client_version(tool: str) -> tuple[str, tuple[int, int, str]]:
     return path, tool_version(path)
 
 
-def check_versions(target: PgTarget, tool: str, **override: str) -> tuple[str, str]:
-    """Return (server version, `tool --version`), asked at once; refuse a client older than the server.
+def check_versions(
+    target: PgTarget, tool: str, *, missing_hint: str = "check its name", **override: str
+) -> tuple[str, str, str]:
+    """Return (server version, `tool --version`, database name); refuse a client older than the server.
 
+    The database name is the one libpq connected to (a service file or PGDATABASE may have named it).
     The tool is found and its version read in a thread while psycopg connects (Debian runs every
     client tool through a Perl wrapper, the slowest part of the check); an unreachable server is
     still reported before a missing tool.
     """
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         client = pool.submit(_client_version, tool)
-        with target.connect(**override) as conn:
+        with target.connect(missing_hint=missing_hint, **override) as conn:
             server_major, server_text = server_version(conn)
+            dbname = str(conn.info.dbname)
         path, (major, minor, text) = client.result()
     if major < server_major:
         raise DriverError(
@@ -181,4 +211,4 @@ def check_versions(target: PgTarget, tool: str, **override: str) -> tuple[str, s
             f"dump it; install the PostgreSQL {server_major} client tools (Debian: postgresql-client-"
             f"{server_major}) or point DBSNAP_PG_BINDIR at them"
         )
-    return server_text, text
+    return server_text, text, dbname
