@@ -1,31 +1,29 @@
-"""PostgreSQL driver: pg_dump streamed into the store, all-or-nothing pg_restore, scratch verification."""
+"""PostgreSQL driver: pg_dump streamed into the store, all-or-nothing restores, scratch verification."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
-import re
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from dbsnap.codecs import Codec
+from dbsnap.drivers.pgargs import check_dump_args
 from dbsnap.drivers.pgconn import PgTarget, check_versions, find_tool
+from dbsnap.drivers.pgrestore import DEFAULT_LOCK_TIMEOUT, restore_in_place, wipe
+from dbsnap.drivers.pgscratch import MAINTENANCE_DB, scratch_database
+from dbsnap.drivers.pgtoc import archive_input, missing_tables, toc_tables
 from dbsnap.drivers.process import Tool
 from dbsnap.exceptions import ConfigError, DriverError, VerificationError
 from dbsnap.hookspecs import Register, hookimpl
-from dbsnap.scratch import decoded_copy
 from dbsnap.streams import Sink
 
 log = logging.getLogger("dbsnap")
-_TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )(.+) (\S+)$")
-MAINTENANCE_DB = "postgres"
-# Tables as pg_restore --list names them: schema and name, unquoted, separated by one space.
-_FIND_TABLE = (
+_CATALOG_TABLES = (
     "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname || ' ' || c.relname = %s AND c.relkind IN ('r', 'p')"
+    "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg\\_toast%'"
 )
+RESTORE_MISSING = "create it first, or restore with --create"
 
 
 def _strings(name: str, value: Sequence[str] | str | None) -> list[str]:
@@ -35,45 +33,6 @@ def _strings(name: str, value: Sequence[str] | str | None) -> list[str]:
     if not all(isinstance(v, str) and v for v in items):
         raise ConfigError(f"PostgreSQL option {name} must be non-empty strings")
     return items
-
-
-@contextlib.contextmanager
-def _input(payload: str, codec: Codec, *, seekable: bool = False) -> Iterator[tuple[list[str], Any]]:
-    """Yield pg_restore's file argument or a decoded stream for its stdin.
-
-    A plain payload is read in place. An encoded one is streamed through the decoder, or, when
-    pg_restore must seek in it (--jobs), decoded into a temporary file that is removed after.
-    """
-    if codec.name == "none":
-        yield [payload], None
-        return
-    if not seekable:
-        with open(payload, "rb") as raw, codec.decoder(raw) as decoded:
-            yield [], decoded
-        return
-    with decoded_copy(payload, codec, "restore", ".pgdump") as scratch:
-        yield [str(scratch.path)], None
-
-
-def toc_tables(payload: str, codec: Codec) -> list[str]:
-    """Return "schema table" for every table in the archive's table of contents (pg_restore --list).
-
-    pg_restore prints schema and name unquoted, separated by a space, so names with spaces are
-    ambiguous here; verify_restore matches them against the restored catalog in the same form.
-    """
-    with _input(payload, codec) as (args, stream):
-        tool = Tool([find_tool("pg_restore"), "--list", *args], {}, stdin=stream is not None, stdout=True)
-        feeder = tool.feed_in_background(stream) if stream is not None else None
-        listing = io.BytesIO()
-        tool.pump_out(listing)
-        if feeder is not None:
-            feeder.join()
-        try:
-            tool.finish("reading the archive's table of contents")
-        except DriverError as exc:
-            raise VerificationError(f"the payload is not a readable pg_dump archive: {exc}") from None
-    text = listing.getvalue().decode("utf-8", "replace")
-    return [m.group(1) for m in map(_TOC_TABLE.match, text.splitlines()) if m is not None]
 
 
 class PostgresDriver:
@@ -110,17 +69,17 @@ class PostgresDriver:
             + [f"--table={t}" for t in _strings("tables", tables)]
             + [f"--exclude-table={t}" for t in _strings("exclude_tables", exclude_tables)]
         )
-        self.extra_args = _strings("extra_args", extra_args)
+        self.extra_args = check_dump_args(_strings("extra_args", extra_args))
         self._facts: dict[str, Any] = {}
 
     def label(self) -> str:
-        """Return the database name."""
-        return self.target.dbname
+        """Return the database name (known once connected when a service file names it)."""
+        return self.target.dbname or self._facts.get("dbname") or "postgresql"
 
     def preflight(self) -> None:
         """Connect, read the server version, and refuse a pg_dump older than the server."""
-        text, dump_text = check_versions(self.target, "pg_dump")
-        self._facts = {"server_version": text, "pg_dump_version": dump_text}
+        text, dump_text, dbname = check_versions(self.target, "pg_dump")
+        self._facts = {"server_version": text, "pg_dump_version": dump_text, "dbname": dbname}
 
     def dump(self, sink: Sink, *, codec: str = "none") -> dict[str, Any]:
         """Stream pg_dump --format=custom's stdout into `sink`; raise with pg_dump's own words on failure."""
@@ -140,11 +99,10 @@ class PostgresDriver:
             *self.extra_args,
             f"--dbname={self.target.conninfo()}",
         ]
-        with self.target.environment() as env:
-            tool = Tool(argv, env, stdout=True)
+        with self.target.environment() as env, Tool(argv, env, stdout=True) as tool:
             tool.pump_out(sink)
             tool.finish(f"pg_dump of {self.url}")
-        return {**self._facts, "format": "custom", "compress": level, "dbname": self.target.dbname}
+        return {**self._facts, "format": "custom", "compress": level}
 
     def _exists(self) -> bool:
         with self.target.connect(dbname=MAINTENANCE_DB) as conn:
@@ -174,82 +132,85 @@ class PostgresDriver:
         no_owner: bool = False,
         no_privileges: bool = False,
         create: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
-        """pg_restore --clean --if-exists --single-transaction (or --jobs N) into the target."""
+        """Make the database exactly the snapshot's, in one transaction (or with --jobs N, in parallel)."""
+        if not isinstance(lock_timeout, int | float) or lock_timeout <= 0:
+            raise ConfigError(f"lock_timeout must be a positive number of seconds, not {lock_timeout!r}")
         created = False
         if create and not self._exists():
             self._create(self.target.dbname)
             created = True
         try:
-            self._pg_restore(self.target.dbname, payload, codec, jobs, no_owner, no_privileges, clean=True)
+            check_versions(self.target, "pg_restore", missing_hint=RESTORE_MISSING)
+            if jobs is not None and jobs > 1:
+                self._parallel(payload, codec, jobs, no_owner, no_privileges, lock_timeout)
+            else:
+                restore_in_place(
+                    self.target,
+                    payload,
+                    codec,
+                    no_owner=no_owner,
+                    no_privileges=no_privileges,
+                    lock_timeout=lock_timeout,
+                )
         except BaseException:
             if created:
                 self._drop(self.target.dbname)
             raise
 
-    def _pg_restore(
-        self,
-        dbname: str,
-        payload: str,
-        codec: Codec,
-        jobs: int | None,
-        no_owner: bool,
-        no_privileges: bool,
-        clean: bool,
+    def _parallel(
+        self, payload: str, codec: Codec, jobs: int, no_owner: bool, no_privileges: bool, lock_timeout: float
     ) -> None:
-        check_versions(self.target, "pg_restore", dbname=dbname)
-        argv = [find_tool("pg_restore"), "--exit-on-error"]
-        argv += ["--clean", "--if-exists"] if clean else []
-        parallel = jobs is not None and jobs > 1
-        if parallel:
-            argv.append(f"--jobs={jobs}")
-            log.warning(
-                "Database backup: --jobs %d restores are not one transaction; a failure can leave %s partly "
-                "restored",
-                jobs,
-                self.url,
-            )
-        else:
-            argv.append("--single-transaction")
-        argv += ["--no-owner"] if no_owner else []
-        argv += ["--no-privileges"] if no_privileges else []
+        log.warning(
+            "Database backup: --jobs %d restores are not one transaction; a failure can leave %s partly "
+            "restored",
+            jobs,
+            self.url,
+        )
+        wipe(self.target, lock_timeout)
+        flags = [f"--jobs={jobs}"] + ["--no-owner"] * no_owner + ["--no-privileges"] * no_privileges
+        self._pg_restore(self.target.dbname, payload, codec, flags, f"restore into {self.url}")
+
+    def _pg_restore(self, dbname: str, payload: str, codec: Codec, flags: list[str], what: str) -> None:
+        """Run pg_restore --exit-on-error straight into `dbname` (no clean: it is empty)."""
+        argv = [find_tool("pg_restore"), "--exit-on-error", *flags]
         argv.append(f"--dbname={self.target.conninfo(dbname=dbname)}")
-        with _input(payload, codec, seekable=parallel) as (args, stream), self.target.environment() as env:
-            tool = Tool([*argv, *args], env, stdin=stream is not None)
+        seekable = any(flag.startswith("--jobs") for flag in flags)
+        with (
+            archive_input(payload, codec, seekable=seekable) as (args, stream),
+            self.target.environment() as env,
+            Tool([*argv, *args], env, stdin=stream is not None) as tool,
+        ):
             if stream is not None:
                 tool.pump_in(stream)
-            tool.finish(
-                f"restore into {self.url} (nothing was changed)"
-                if jobs is None
-                else f"restore into {self.url}"
-            )
+            tool.finish(what)
 
     def verify_restore(self, payload: str, codec: Codec) -> dict[str, Any]:
         """Restore into a scratch database, check every table of the TOC exists, count rows, drop it."""
         from psycopg import sql
 
+        check_versions(self.target, "pg_restore")
         tables = toc_tables(payload, codec)
-        scratch = f"dbsnap_verify_{secrets.token_hex(6)}"
-        self._create(scratch)
-        try:
+        with scratch_database(self.target) as scratch:
             try:
-                self._pg_restore(scratch, payload, codec, None, True, True, clean=False)
+                flags = ["--single-transaction", "--no-owner", "--no-privileges"]
+                self._pg_restore(scratch, payload, codec, flags, f"restore into scratch database {scratch}")
             except DriverError as exc:
                 raise VerificationError(f"the snapshot does not restore: {exc}") from None
             counts: dict[str, int] = {}
             with self.target.connect(dbname=scratch) as conn:
-                for entry in tables:
-                    found = conn.execute(_FIND_TABLE, (entry,)).fetchone()
-                    if found is None:
-                        raise VerificationError(
-                            f"table {entry!r} is in the archive but not in the restored copy"
-                        )
-                    ident = sql.Identifier(found[0], found[1])
+                catalog = [(str(r[0]), str(r[1])) for r in conn.execute(_CATALOG_TABLES).fetchall()]
+                missing = missing_tables(tables, catalog)
+                if missing:
+                    raise VerificationError(
+                        f"table {missing[0]!r} is in the archive but not in the restored copy"
+                    )
+                for schema, table in sorted(catalog):
+                    ident = sql.Identifier(schema, table)
                     row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
-                    counts[f"{found[0]}.{found[1]}"] = int(row[0])
+                    counts[f"{schema}.{table}"] = int(row[0])
             return {"scratch_database": scratch, "tables": counts}
-        finally:
-            self._drop(scratch)
 
     @staticmethod
     def check_payload(payload: str, codec: Codec) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The garage application's own tables: customers, vehicles and repair orders, after several migrations."""
