@@ -2,59 +2,37 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+import time
 from typing import Any
 
 from dbsnap.codecs import Codec
+from dbsnap.drivers.sqlitefile import (
+    connect,
+    create_private,
+    explain,
+    integrity_check,
+    sqlite_path,
+)
 from dbsnap.exceptions import ConfigError, DbsnapError, DriverError, VerificationError
 from dbsnap.hookspecs import Register, hookimpl
-from dbsnap.scratch import decoded_copy, scratch_file
+from dbsnap.scratch import Scratch, decoded_copy, scratch_file
 from dbsnap.streams import CHUNK, Sink, copy
 
-BUSY_TIMEOUT = 60.0
+DEFAULT_LOCK_TIMEOUT = 180.0
+# How long one attempt waits for other connections before letting go and trying again later. While a
+# writer waits to commit, SQLite locks new readers out (rollback-journal mode), so the wait is short.
+ATTEMPT_WAIT = 0.1
 
 
-def sqlite_path(url: str) -> Path:
-    """Return the file of ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
-    prefix = "sqlite://"
-    if not url.startswith(prefix):
-        raise ConfigError(f"{url!r} is not a sqlite:// URL")
-    rest = url[len(prefix) :]
-    if not rest.startswith("/"):
-        raise ConfigError(
-            f"SQLite URL {url!r} has a host part; write sqlite:///relative/path.db "
-            "or sqlite:////absolute/path.db"
-        )
-    path = rest[1:].split("?", 1)[0]
-    if not path or path == ":memory:":
-        raise ConfigError(f"SQLite URL {url!r} names no database file")
-    return Path(path)
+class _Busy(Exception):
+    """Another connection holds the database; the backup was abandoned and is tried again."""
 
 
-@contextlib.contextmanager
-def _connect(path: Path, *, readonly: bool) -> Iterator[sqlite3.Connection]:
-    uri = f"file:{path.as_posix()}?mode={'ro' if readonly else 'rwc'}"
-    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def integrity_check(path: Path) -> None:
-    """Raise VerificationError unless SQLite's integrity_check says the file is sound."""
-    try:
-        with _connect(path, readonly=True) as conn:
-            rows = conn.execute("PRAGMA integrity_check").fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise VerificationError(f"the snapshot is not a sound SQLite database ({exc})") from None
-    if rows != [("ok",)]:
-        problems = "; ".join(str(r[0]) for r in rows[:3])
-        raise VerificationError(f"the snapshot failed SQLite's integrity check: {problems}")
+def _abort_when_busy(status: int, _remaining: int, _total: int) -> None:
+    if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        raise _Busy
 
 
 class SqliteDriver:
@@ -78,13 +56,16 @@ class SqliteDriver:
     def preflight(self) -> None:
         """Refuse a file that does not exist or is not a SQLite database."""
         if not self.path.is_file():
+            hint = " (dbsnap reads the path literally: no ?query or %XX escapes)" if "?" in self.url else ""
             raise DriverError(
-                f"SQLite database {str(self.path)!r} does not exist; check the path in {self.url}"
+                f"SQLite database {str(self.path)!r} does not exist; check the path in {self.url}{hint}"
             )
         try:
-            with _connect(self.path, readonly=True) as conn:
+            with connect(self.path, "ro") as conn:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
+                raise explain(self.path, exc, "cannot read") from None
             raise DriverError(f"{str(self.path)!r} is not a readable SQLite database ({exc})") from None
 
     def dump(self, sink: Sink, *, codec: str = "zstd") -> dict[str, Any]:  # noqa: ARG002 - raw pages either way
@@ -92,7 +73,7 @@ class SqliteDriver:
         with scratch_file("sqlite", ".sqlite") as scratch:
             temp = scratch.path
             try:
-                with _connect(self.path, readonly=True) as src, _connect(temp, readonly=False) as dst:
+                with connect(self.path, "ro") as src, connect(temp, "rw") as dst:
                     # The copy is read once and deleted: no journal and no fsync (half the backup's
                     # time on a 500 MB database); the stored payload is what is made durable.
                     dst.execute("PRAGMA journal_mode=OFF")
@@ -111,6 +92,8 @@ class SqliteDriver:
                     copy(handle, sink, CHUNK)
                 return info
             except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
+                    raise explain(self.path, exc, "cannot snapshot") from None
                 fix = ""
                 if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
                     fix = (
@@ -119,51 +102,72 @@ class SqliteDriver:
                     )
                 raise DriverError(f"SQLite backup of {str(self.path)!r} failed: {exc}{fix}") from None
 
-    def restore(self, payload: str, codec: Codec, **options: Any) -> None:
+    def restore(self, payload: str, codec: Codec, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         """Decode to a temporary file, integrity-check it, then backup-API it into the live file."""
-        if options:
-            raise ConfigError(f"the sqlite driver takes no restore options ({', '.join(options)})")
+        if not isinstance(lock_timeout, int | float) or lock_timeout <= 0:
+            raise ConfigError(f"lock_timeout must be a positive number of seconds, not {lock_timeout!r}")
         if not self.path.parent.is_dir():
             raise DriverError(f"folder {str(self.path.parent)!r} for the restored database does not exist")
+        created = False
         try:
             with decoded_copy(payload, codec, "sqlite", ".sqlite") as scratch:
                 integrity_check(scratch.path)
-                remover: threading.Thread | None = None
-                try:
-                    with (
-                        _connect(scratch.path, readonly=True) as src,
-                        _connect(self.path, readonly=False) as dst,
-                    ):
-                        src.backup(dst, pages=-1)
-                        src.close()
-                        # Freeing the scratch copy's blocks overlaps SQLite's checkpoint when dst
-                        # closes (0.14 s and 0.7 s of a 500 MB restore).
-                        remover = threading.Thread(target=scratch.remove, daemon=True)
-                        remover.start()
-                finally:
-                    if remover is not None:
-                        remover.join()
-        except sqlite3.Error as exc:
-            raise DriverError(
-                f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
-            ) from None
-        except OSError as exc:
-            raise DriverError(
-                f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
-            ) from None
-        except Exception as exc:
-            if isinstance(exc, DbsnapError):
+                created = create_private(self.path)
+                self._copy_in(scratch, lock_timeout)
+        except BaseException as exc:
+            if created:
+                self.path.unlink(missing_ok=True)
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise DriverError(
+                    f"restore into {str(self.path)!r} failed: {exc}; it was left as it was"
+                ) from None
+            if isinstance(exc, DbsnapError) or not isinstance(exc, Exception):
                 raise
             raise VerificationError(
                 f"the snapshot could not be decoded ({exc}); nothing was restored"
             ) from None
+
+    def _copy_in(self, scratch: Scratch, lock_timeout: float) -> None:
+        """Copy the checked scratch file into the live database, waiting at most `lock_timeout` for it.
+
+        Each attempt lets go as soon as another connection is in the way and tries again later, so
+        readers are never locked out for more than an instant while the restore waits.
+        """
+        deadline = time.monotonic() + lock_timeout
+        pause = 0.05
+        while True:
+            remover: threading.Thread | None = None
+            try:
+                with connect(scratch.path, "rw") as src, connect(self.path, "rw", ATTEMPT_WAIT) as dst:
+                    _match_page_size(src, dst)
+                    src.backup(dst, pages=-1, progress=_abort_when_busy)
+                    src.close()
+                    # Freeing the scratch copy's blocks overlaps SQLite's checkpoint when dst
+                    # closes (0.14 s and 0.7 s of a 500 MB restore).
+                    remover = threading.Thread(target=scratch.remove, daemon=True)
+                    remover.start()
+                return
+            except (_Busy, sqlite3.OperationalError) as exc:
+                if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
+                    raise
+            finally:
+                if remover is not None:
+                    remover.join()
+            if time.monotonic() >= deadline:
+                raise DriverError(
+                    f"restore into {str(self.path)!r} gave up after {lock_timeout:g}s: other connections "
+                    "kept the database busy (a long read or write); nothing was changed: retry when it is "
+                    "idle, or raise --lock-timeout"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     def verify_restore(self, payload: str, codec: Codec) -> dict[str, Any]:
         """Decode into a temporary file, integrity-check it and count each table's rows."""
         try:
             with decoded_copy(payload, codec, "sqlite", ".sqlite") as scratch:
                 integrity_check(scratch.path)
-                with _connect(scratch.path, readonly=True) as conn:
+                with connect(scratch.path, "ro") as conn:
                     names = [
                         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
                     ]
@@ -179,6 +183,20 @@ class SqliteDriver:
             if isinstance(exc, DbsnapError):
                 raise
             raise VerificationError(f"the snapshot does not decode to a SQLite database ({exc})") from None
+
+
+def _match_page_size(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
+    """Give the scratch copy the live database's page size when the live one is in WAL mode.
+
+    The backup API cannot change a WAL database's page size ("attempt to write a readonly
+    database"), so the copy is rewritten (VACUUM) with the live database's size instead.
+    """
+    if str(dst.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        return
+    wanted = int(dst.execute("PRAGMA page_size").fetchone()[0])
+    if int(src.execute("PRAGMA page_size").fetchone()[0]) != wanted:
+        src.execute(f"PRAGMA page_size = {wanted}")
+        src.execute("VACUUM")
 
 
 @hookimpl
