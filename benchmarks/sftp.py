@@ -28,9 +28,9 @@ from dbsnap.resolve import open_store
 from dbsnap.plugins import get_plugins
 from dbsnap.streams import copy
 store = open_store(sys.argv[1], get_plugins())
-with store.writing(sys.argv[2]) as pending, open(sys.argv[3], "rb") as source:
+with store.writing(sys.argv[2], "0" * 12) as pending, open(sys.argv[3], "rb") as source:
     copy(source, pending.file, 1 << 20)
-    pending.file.close()
+    pending.finish()
 """
 
 

@@ -18,7 +18,11 @@ from hypothesis import HealthCheck, settings
 
 from dbsnap.plugins import Plugins, create_plugins, reset_plugins
 from tests.pgserver import Cluster, start_cluster
+from tests.s3server import S3Server, start_s3
 from tests.sshserver import SshServer, start_sshd
+
+# Loaded first, so pytest rewrites the kit's assertions before any test module imports it.
+pytest_plugins = ["dbsnap.testing"]
 
 settings.register_profile("quick", max_examples=60, deadline=None)
 settings.register_profile("ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -143,6 +147,25 @@ def sshd() -> Iterator[SshServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """An S3-API server (moto) on a loopback port with a bucket; failing to start it fails the tests."""
+    try:
+        server = start_s3()
+    except Exception as exc:  # noqa: BLE001 - any failure to start is the test's failure
+        pytest.fail(f"cannot start the S3 test server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The S3 test server, with the AWS variables pointing at it set in this process's environment."""
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    return s3
+
+
 @pytest.fixture
 def sshd_env(sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> SshServer:
     """The test sshd, with its known_hosts and user key set in this process's environment."""
@@ -176,3 +199,18 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hooks/{HOOK_TOKEN}", _Hook.received
     server.shutdown()
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs, mounted for the test (root only) and unmounted after."""
+    if os.geteuid() != 0:
+        message = "the full-disk test mounts a tmpfs and needs root (CI runs as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)

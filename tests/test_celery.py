@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ import pytest
 from dbsnap import hookimpl
 from dbsnap.plugins import get_plugins
 from tests.conftest import make_db
+from tests.sshserver import SshServer
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKER = "redis://127.0.0.1:6379/0"
@@ -26,6 +29,15 @@ BROKER = "redis://127.0.0.1:6379/0"
 @pytest.fixture
 def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Path]]:
     """A Celery worker subprocess (two processes) on a queue of its own; yields the app and BACKUP_DIR."""
+    with running_worker(tmp_path, monkeypatch, {}) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]
+) -> Iterator[tuple[Any, Path]]:
+    """Start a worker whose environment has `extra` on top of the database and BACKUP_DIR."""
     queue = f"dbsnap-test-{secrets.token_hex(4)}"
     monkeypatch.setenv("DBSNAP_TEST_QUEUE", queue)
     monkeypatch.setenv("DBSNAP_TEST_BROKER", BROKER)
@@ -43,6 +55,7 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[An
         "DATABASE_URL": f"sqlite:///{db}",
         "BACKUP_DIR": str(backups),
         "BACKUP_RETENTION_COUNT": "2",
+        **extra,
     }
     proc = subprocess.Popen(
         [
@@ -142,3 +155,35 @@ def test_a_failing_task_fires_the_failure_hook(tmp_path: Path, monkeypatch: pyte
     result = backup_database.apply()
     assert result.failed()
     assert len(seen) == 1 and "does not exist" in seen[0]
+
+
+def test_a_failed_offsite_copy_is_retried_as_a_copy_without_a_new_dump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sshd: SshServer
+) -> None:
+    remote = sshd.remote / "celery-offsite"
+    remote.mkdir()
+    shutil.chown(remote, "dbsnaptest", "dbsnaptest")
+    remote.chmod(0o000)  # the off-site store refuses the first attempt
+    extra = {
+        "BACKUP_SFTP_ENABLED": "true",
+        "BACKUP_SFTP_HOST": "127.0.0.1",
+        "BACKUP_SFTP_PORT": str(sshd.port),
+        "BACKUP_SFTP_USER": "dbsnaptest",
+        "BACKUP_SFTP_DIRECTORY": str(remote),
+        "DBSNAP_RETRY_DELAY": "2",
+        **sshd.env(),
+    }
+    with running_worker(tmp_path, monkeypatch, extra) as (app, backups):
+        result = app.send_task(TASK)
+        deadline = time.monotonic() + 60
+        while not list(backups.glob("*.manifest.json")):
+            assert time.monotonic() < deadline, "the local backup was never made"
+            time.sleep(0.1)
+        remote.chmod(0o700)  # the server is back before the retry
+        done = result.get(timeout=120)
+    local = sorted(p.name for p in backups.glob("*.manifest.json"))
+    assert len(local) == 1, "the retry dumped the database again"
+    name = local[0].removesuffix(".manifest.json")
+    assert done["snapshot"] == name and done["copied"] is True
+    assert (remote / name).read_bytes() == (backups / name).read_bytes()
+    assert sorted(p.name for p in remote.iterdir()) == [name, f"{name}.manifest.json"]

@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -148,21 +147,6 @@ def test_sigkill_at_random_moments_and_every_step_postgres(
     dbsnap.restore(newest.name, restored, str(local))
     with pg.connect("killme_restored") as conn:
         assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 200000
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs, mounted for the test (root only) and unmounted after."""
-    if os.geteuid() != 0:
-        message = "the full-disk test mounts a tmpfs and needs root (CI runs as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    mount = tmp_path / "small"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_a_full_disk_is_named_and_leaves_nothing(tmpfs: Path, tmp_path: Path) -> None:

@@ -176,13 +176,9 @@ class StorageAndCodecPlugin:
 
     @hookimpl
     def dbsnap_register_stores(self, register: Any) -> None:
-        from fsspec.implementations.memory import MemoryFileSystem
+        from dbsnap.stores.memory import MemoryMedium
 
-        from dbsnap.stores.store import Store
-
-        register(
-            "testmem", lambda url, **options: Store(MemoryFileSystem(), "/" + url.split("://", 1)[1], url)
-        )
+        register("testmem", lambda url, **options: MemoryMedium("testmem-" + url.split("://", 1)[1]))
 
 
 def test_plugins_register_codecs_and_stores(plugins: Plugins, db: Path) -> None:

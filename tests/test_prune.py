@@ -9,7 +9,8 @@ from pathlib import Path
 
 import dbsnap
 from dbsnap.manifest import Snapshot
-from dbsnap.stores.local import LocalStore
+from dbsnap.stores.local import LocalMedium
+from dbsnap.stores.store import Store
 from tests.conftest import run_cli
 
 START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
@@ -17,13 +18,13 @@ START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
 
 def seed(root: Path, label: str, days: int) -> list[str]:
     """Commit one snapshot a day for `days` days through the real commit protocol."""
-    store = LocalStore.from_url(str(root))
+    store = Store(LocalMedium(str(root)))
     names = []
     for day in range(days):
         when = START + timedelta(days=day)
         name = f"{label}-{when:%Y%m%dT%H%M%SZ}.sqlite.zst"
         data = f"{label} {day}".encode()
-        with store.writing(name) as pending:
+        with store.writing(name, "0" * 12) as pending:
             pending.file.write(data)
             pending.commit(
                 Snapshot(

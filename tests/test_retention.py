@@ -139,7 +139,7 @@ def test_unlimited_keeps_every_bucket() -> None:
         {"keep_last": -2},
         {"keep_daily": 1.5},
         {"keep_within": "7 days"},
-        {"keep_within": "1d1y"},
+        {"keep_within": "1d2d"},  # a unit twice (any order is fine, as in restic: "1d1y")
         {"tz": "Mars/Olympus"},
     ],
 )
@@ -157,3 +157,10 @@ def test_durations_render_in_their_own_syntax() -> None:
     assert str(Policy(keep_within="1y2m3d4h").keep_within) == "1y2m3d4h"
     assert str(Policy(keep_within=timedelta(hours=36)).keep_within) == "1d12h"
     assert Policy(keep_daily=7, keep_within="30d").describe() == "keep_daily=7 keep_within=30d"
+
+
+def test_durations_take_their_units_in_any_order_as_restic_does() -> None:
+    from dbsnap.durations import Duration
+
+    assert Duration.parse("1d1y") == Duration.parse("1y1d")
+    assert Duration.parse("0").is_zero()

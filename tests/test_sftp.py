@@ -15,6 +15,7 @@ import pytest
 
 import dbsnap
 from dbsnap.exceptions import StoreError
+from dbsnap.testing.storekit import StoreKit
 from tests.conftest import make_blob_db, make_db, run_cli, table_dump
 from tests.sshserver import PASSWORD, USER, SshServer
 
@@ -62,10 +63,9 @@ def test_snapshot_to_local_and_sftp_then_list_verify_restore(
 
 
 def test_remote_files_are_private(sshd: SshServer, db: Path, sshd_env: SshServer) -> None:
-    snap = dbsnap.snapshot(f"sqlite:///{db}", sshd.url("private/nested"))
-    folder = sshd.remote / "private" / "nested"
+    snap = dbsnap.snapshot(f"sqlite:///{db}", sshd.url("private"))
+    folder = sshd.remote / "private"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert stat.S_IMODE((sshd.remote / "private").stat().st_mode) == 0o700
     for name in (snap.name, snap.name + ".manifest.json"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
 
@@ -139,7 +139,7 @@ def test_one_failing_store_does_not_stop_the_others(sshd: SshServer, db: Path, t
         "--json",
         env=sshd.env(),
     )
-    assert result.returncode == 1
+    assert result.returncode == 4  # partial: committed to some stores, not all
     outcome = json.loads(result.stdout)
     assert [s["ok"] for s in outcome["stores"]] == [True, True, False]
     assert str(blocked) in result.stderr
@@ -229,7 +229,7 @@ def test_a_connection_killed_mid_upload_fails_that_store_only(sshd: SshServer, t
     db = make_blob_db(tmp_path / "big.db", 120)
     local = tmp_path / "local"
     result = _snapshot_and_kill(sshd, db, local, "killed", retries="0")
-    assert result.returncode == 1
+    assert result.returncode == 4  # partial: the local store committed
     assert "connection" in result.stderr.lower() and "sftp://" in result.stderr
     assert len(list(local.glob("*.manifest.json"))) == 1
     assert run_cli("verify", "--all", "--store", str(local)).returncode == 0
@@ -304,3 +304,19 @@ def test_turning_host_key_checking_off_is_loud(sshd: SshServer, db: Path, tmp_pa
     result = run_cli("snapshot", f"sqlite:///{db}", "--store", sshd.url("insecure"), env=env)
     assert result.returncode == 0, result.stderr
     assert "host key checking is OFF" in result.stderr
+
+
+class TestSftpStore(StoreKit):
+    @pytest.fixture
+    def store_url(self, sshd_env: SshServer, tmp_path: Path) -> str:
+        return sshd_env.url(f"kit-{tmp_path.name}")
+
+    @pytest.fixture
+    def store_env(self, sshd: SshServer) -> dict[str, str]:
+        return sshd.env()
+
+
+def test_a_missing_parent_folder_is_named_not_created(sshd: SshServer, db: Path, sshd_env: SshServer) -> None:
+    with pytest.raises(StoreError, match="folder above"):
+        dbsnap.snapshot(f"sqlite:///{db}", sshd.url("typo/backups"))
+    assert not (sshd.remote / "typo").exists()

@@ -20,6 +20,7 @@ from dbsnap.config import Config
 from dbsnap.durations import Duration
 from dbsnap.environ import hide_secrets
 from dbsnap.exceptions import ConfigError, DbsnapError, RestoreRefused, VerificationError
+from dbsnap.listing import matches, target_identity
 from dbsnap.output import (
     emit_json,
     human_size,
@@ -34,11 +35,11 @@ from dbsnap.output import (
 from dbsnap.plugins import get_plugins
 from dbsnap.pruning import prune
 from dbsnap.redact import redact_url, scrub
-from dbsnap.resolve import open_driver, primary_store
+from dbsnap.resolve import open_driver, open_stores
 from dbsnap.retention import PERIODS, Policy
 from dbsnap.verifying import verify
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_BAD_SNAPSHOT = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_BAD_SNAPSHOT, EXIT_PARTIAL = 0, 1, 2, 3, 4
 
 
 def _policy(args: argparse.Namespace, config: Config) -> Policy:
@@ -123,19 +124,24 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
             print(f"snapshot {snap.name} ({human_size(snap.size)}) committed to {snap.store}")
     for key, error in result.failures.items():
         print(f"dbsnap: error: {key}: {scrub(str(error))}", file=sys.stderr)
+    if result.failures and result.snapshots:
+        return EXIT_PARTIAL
     return EXIT_FAILURE if result.failures else EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
-    """List snapshots."""
-    snaps = api.list_snapshots(args.store, database=args.database, config=config)
+    """List snapshots; stores that cannot be read are named and make the exit code say so."""
+    seen = api.read_stores(args.store, config=config)
+    snaps = [s for s in seen.snapshots if args.database is None or matches(s, args.database)]
     if args.json:
         emit_json([snapshot_json(s) for s in snaps])
     elif snaps:
         print(snapshots_table(snaps))
     else:
         print("no snapshots", file=sys.stderr)
-    return EXIT_OK
+    for url, error in seen.failures.items():
+        print(f"dbsnap: warning: {url} could not be read: {scrub(str(error))}", file=sys.stderr)
+    return EXIT_PARTIAL if seen.failures else EXIT_OK
 
 
 def _confirm(question: str) -> bool:
@@ -157,8 +163,8 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     if not database:
         raise ConfigError("no database to restore into; give DATABASE or set DBSNAP_DATABASE_URL")
     if args.latest:
-        label = open_driver(database, get_plugins()).label()
-        name = api.latest(args.store, label, config=config).name
+        driver = open_driver(database, get_plugins())
+        name = api.latest(args.store, target_identity(driver), driver.label(), config=config).name
     assert name is not None
     if not args.yes:
         if not sys.stdin.isatty():
@@ -213,20 +219,35 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError(
             "--restore needs a DATABASE (or DBSNAP_DATABASE_URL) whose server gets the scratch copy"
         )
-    store = primary_store(args.store, config, get_plugins())
-    names = [name] if name else store.manifest_names()
+    stores = open_stores(args.store, config, get_plugins())
+    targets: list[tuple[str, Any]] = []
+    unread: dict[str, BaseException] = {}
+    if name:
+        targets = [(name, stores)]
+    else:
+        for st in stores:
+            try:
+                st.require()
+                targets += [(item, st) for item in st.manifest_names()]
+            except (DbsnapError, OSError) as exc:
+                unread[st.url] = st.explain(exc)
+                if len(stores) == 1:
+                    raise unread[st.url] from None
     results: list[dict[str, Any]] = []
-    for item in names:
+    for item, where in targets:
         progress = _progress(args, f"verify {item}")
+        shown = {"name": item, "store": where.url if not isinstance(where, list) else None}
         try:
-            done = verify(item, store, restore_into=scratch_on, config=config, progress=progress)
-            results.append({"name": item, "ok": True, "error": None, "checks": done.checks})
+            done = verify(item, where, restore_into=scratch_on, config=config, progress=progress)
+            results.append(
+                {**shown, "store": done.snapshot.store, "ok": True, "error": None, "checks": done.checks}
+            )
         except VerificationError as exc:
-            results.append({"name": item, "ok": False, "error": scrub(str(exc)), "checks": {}})
+            results.append({**shown, "ok": False, "error": scrub(str(exc)), "checks": {}})
         except DbsnapError as exc:
             if name:
                 raise
-            results.append({"name": item, "ok": False, "error": scrub(str(exc)), "checks": {}})
+            results.append({**shown, "ok": False, "error": scrub(str(exc)), "checks": {}})
         finally:
             _close(progress)
     if args.json:
@@ -236,7 +257,11 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
             print(verify_line(result))
         if not results:
             print("no snapshots to verify", file=sys.stderr)
-    return EXIT_OK if all(r["ok"] for r in results) else EXIT_BAD_SNAPSHOT
+    for url, error in unread.items():
+        print(f"dbsnap: warning: {url} could not be read: {scrub(str(error))}", file=sys.stderr)
+    if not all(r["ok"] for r in results):
+        return EXIT_BAD_SNAPSHOT
+    return EXIT_PARTIAL if unread else EXIT_OK
 
 
 def cmd_prune(args: argparse.Namespace, config: Config) -> int:

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
             action="append" if many else "store",
             metavar="URL",
             help="store folder or URL (default: $DBSNAP_STORE, $BACKUP_DIR, ./backups)"
-            + ("; repeat to write to several" if many else ""),
+            + ("; repeat for several" if many else ""),
         )
 
     p = sub.add_parser("snapshot", help="take a snapshot of a database")
@@ -75,14 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--pg-dump-arg", action="append", metavar="ARG", help="pass ARG to pg_dump (repeatable)")
 
     p = sub.add_parser("list", help="list the snapshots in a store, newest first")
-    store_opt(p)
+    store_opt(p, many=True)
     p.add_argument("--database", metavar="LABEL", help="only snapshots of this database label")
     p.add_argument("--json", action="store_true", help="print an array of manifests")
 
     p = sub.add_parser("restore", help="replace a database's content with a snapshot")
     p.add_argument("target", nargs="*", metavar="NAME [DATABASE]", help="snapshot name, then database URL")
     p.add_argument("--latest", action="store_true", help="restore the newest snapshot of the database")
-    store_opt(p)
+    store_opt(p, many=True)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "--lock-timeout",
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also restore into a scratch database on DATABASE's server "
         "(default $DBSNAP_DATABASE_URL) and check it",
     )
-    store_opt(p)
+    store_opt(p, many=True)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
     p = sub.add_parser("prune", help="delete snapshots a retention policy does not keep")

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import attrs
 
-from dbsnap.durations import Duration
+from dbsnap.durations import Duration, parse_timeout
 from dbsnap.environ import environ
 from dbsnap.exceptions import ConfigError
 from dbsnap.retention import PERIODS, Policy
@@ -70,9 +70,11 @@ class Config:
         database: The database URL (may hold a password; never print it unredacted).
         stores: Store URLs every snapshot is written to; the first is where reads go by default.
         policy: The default retention policy for prune.
-        stale_after: How old a leftover temporary file must be before prune sweeps it.
+        stale_after: How old a leftover of a run that is gone must be before prune sweeps it.
         lock_wait: Seconds to wait for another run's lock on the same store and database.
-        lock_stale: How old a lock must be before it is taken over (a dead holder on this host: at once).
+        lock_stale: Seconds without a heartbeat after which a lock is dead and taken over (a dead
+            holder on this host: at once).
+        store_timeout: Seconds a store may make no progress before it is dropped from a run.
     """
 
     database: str | None = None
@@ -80,7 +82,8 @@ class Config:
     policy: Policy = attrs.field(factory=lambda: Policy(keep_last=DEFAULT_KEEP_LAST))
     stale_after: timedelta = timedelta(hours=1)
     lock_wait: float = 300.0
-    lock_stale: timedelta = timedelta(hours=6)
+    lock_stale: float = 600.0
+    store_timeout: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -91,25 +94,23 @@ class Config:
         stores = [store or DEFAULT_STORE]
         if parse_bool("BACKUP_SFTP_ENABLED", env.get("BACKUP_SFTP_ENABLED", "")):
             stores.append(legacy_sftp_url(env))
-        wait = env.get("DBSNAP_LOCK_WAIT", "").strip() or "300"
-        try:
-            lock_wait = float(wait)
-        except ValueError:
-            raise ConfigError(f"DBSNAP_LOCK_WAIT={wait!r} is not a number of seconds") from None
-        stale = env.get("DBSNAP_LOCK_STALE", "").strip() or "6h"
-        try:
-            span = Duration.parse(stale)
-        except ValueError as exc:
-            raise ConfigError(f"DBSNAP_LOCK_STALE: {exc}") from None
-        if span.years or span.months or not span.delta:
-            raise ConfigError(f"DBSNAP_LOCK_STALE={stale!r}: give days and hours, e.g. 6h")
         return cls(
             database=database or None,
             stores=tuple(stores),
             policy=policy_from_env(env),
-            lock_wait=lock_wait,
-            lock_stale=span.delta,
+            lock_wait=_seconds(env, "DBSNAP_LOCK_WAIT", "300"),
+            lock_stale=_seconds(env, "DBSNAP_LOCK_STALE", "10m"),
+            store_timeout=_seconds(env, "DBSNAP_STORE_TIMEOUT", "60"),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str) -> float:
+    """Read a waiting time (90, 90s, 5m, 6h, 1d) from the environment, naming the variable if bad."""
+    raw = env.get(name, "").strip() or default
+    try:
+        return parse_timeout(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def legacy_sftp_url(env: Mapping[str, str]) -> str:
@@ -125,5 +126,6 @@ def legacy_sftp_url(env: Mapping[str, str]) -> str:
     if not port.isdigit():
         raise ConfigError(f"BACKUP_SFTP_PORT={port!r} is not a port number")
     folder = env.get("BACKUP_SFTP_DIRECTORY", "").strip() or "backups"
-    path = folder if folder.startswith("/") else f"/~/{folder}"
+    # Percent-encoded, so a folder named "a#b" or "a?b" is that folder, not "a".
+    path = quote(folder, safe="/") if folder.startswith("/") else f"/~/{quote(folder, safe='/')}"
     return f"sftp://{quote(user, safe='')}@{host}:{port}{path}"

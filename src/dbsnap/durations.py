@@ -38,6 +38,8 @@ class Duration:
         if not isinstance(value, str):
             raise ValueError(f"duration must be a string like '7d' or a timedelta, not {value!r}")
         text = value.strip()
+        if text == "0":
+            return cls()
         parts = _PART.findall(text)
         if not text or "".join(n + u for n, u in parts) != text:
             raise ValueError(
@@ -45,8 +47,8 @@ class Duration:
                 "(y years, m months, d days, h hours)"
             )
         units = [u for _, u in parts]
-        if len(set(units)) != len(units) or units != sorted(units, key=_UNITS.index):
-            raise ValueError(f"duration {value!r}: give each unit once, in the order y, m, d, h")
+        if len(set(units)) != len(units):
+            raise ValueError(f"duration {value!r}: give each unit once")
         amount = {u: int(n) for n, u in parts}
         return cls(
             years=amount.get("y", 0),
@@ -82,11 +84,11 @@ class Duration:
         return text or "0h"
 
 
-_TIMEOUT_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+_TIMEOUT_PART = re.compile(r"(\d+(?:\.\d+)?)(d|h|m|s)")
 
 
 def parse_timeout(value: str) -> float:
-    """Parse a waiting time (``90``, ``90s``, ``5m``, ``1h30m``: s seconds, m minutes, h hours) into seconds.
+    """Parse a waiting time (``90``, ``90s``, ``5m``, ``1h30m``, ``1d``: m is minutes) into seconds.
 
     Unlike retention windows, where ``m`` is a calendar month (restic's rule), a timeout's ``m`` is a
     minute: nobody waits months for a lock.
@@ -98,9 +100,9 @@ def parse_timeout(value: str) -> float:
         parts = _TIMEOUT_PART.findall(text)
         if not parts or "".join(n + u for n, u in parts) != text:
             raise ValueError(
-                f"time {value!r} is not valid: write it like '90s', '5m' or '1h30m' (h, m minutes, s)"
+                f"time {value!r} is not valid: write it like '90s', '5m' or '1h30m' (d, h, m minutes, s)"
             ) from None
-        number = sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
-    if not number > 0 or number == float("inf"):
-        raise ValueError(f"time {value!r} must be more than zero")
+        number = sum(float(n) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+    if not number >= 0 or number == float("inf"):
+        raise ValueError(f"time {value!r} must be a finite number of seconds, zero or more")
     return number

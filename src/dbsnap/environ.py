@@ -8,6 +8,7 @@ shared object) inherits them; dbsnap itself still reads them through environ().
 from __future__ import annotations
 
 import os
+import socket
 
 from dbsnap.redact import register_secret
 
@@ -45,3 +46,8 @@ def child_environment() -> dict[str, str]:
         if key not in ("PGPASSWORD", "PGPASSFILE", *SECRET_VARIABLES)
         and not key.startswith(("DBSNAP_", "BACKUP_"))
     }
+
+
+def host_id() -> str:
+    """This host's name in manifests and lock records (DBSNAP_HOST_ID overrides it, e.g. in containers)."""
+    return os.environ.get("DBSNAP_HOST_ID") or socket.gethostname()

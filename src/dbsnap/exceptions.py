@@ -43,6 +43,18 @@ class StoreError(DbsnapError, OSError):
     """A store could not be read or written."""
 
 
+class StoreMissing(StoreError, FileNotFoundError):
+    """The store's folder (bucket prefix) does not exist: a mistyped path, or nothing written yet."""
+
+    exit_code = 10
+
+
+class LockHeld(DbsnapError, BlockingIOError):
+    """Another run holds the store's lock for this database and did not let go in time."""
+
+    exit_code = 11
+
+
 class ManifestError(DbsnapError, ValueError):
     """A manifest is not valid JSON or does not describe a snapshot dbsnap can trust."""
 

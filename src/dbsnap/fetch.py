@@ -45,6 +45,15 @@ def verified_payload(store: Store, snap: Snapshot, progress: Progress | None = N
         check_stored(store, snap, progress)
         yield local
         return
+    try:
+        stored = store.medium.stat(snap.name)
+    except FileNotFoundError:
+        raise VerificationError(
+            f"snapshot {snap.name!r} in {store.url} has a manifest but no payload"
+        ) from None
+    if stored.size is not None and stored.size != snap.size:
+        # Never download what cannot match (a huge object would fill the scratch disk for nothing).
+        _check(snap, store, "0" * 64, stored.size)
     if progress is not None:
         progress.set_size(snap.size)
     with scratch_file("download") as scratch:

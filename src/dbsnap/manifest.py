@@ -47,6 +47,9 @@ class Snapshot:
         driver_info: Facts from the driver (server version, dump format...). Never holds secrets.
         dbsnap_version: The dbsnap version that wrote the snapshot.
         format: The manifest format, ``dbsnap/1``.
+        source: Where the database is, as its driver identifies it (SQLite: host and resolved
+            path; PostgreSQL: host, port and database name); never a password. Empty in manifests
+            written before dbsnap recorded it.
         store: Where this snapshot was listed from (a redacted URL); not part of the manifest.
     """
 
@@ -60,7 +63,13 @@ class Snapshot:
     driver_info: dict[str, Any] = attrs.field(factory=dict, hash=False)
     dbsnap_version: str = ""
     format: str = FORMAT
+    source: dict[str, Any] = attrs.field(factory=dict, hash=False)
     store: str = attrs.field(default="", eq=False)
+
+    @property
+    def identity(self) -> str:
+        """The database this is a snapshot of: its recorded source, else (older manifests) its label."""
+        return identity(self.driver, self.source, self.database)
 
     def to_manifest(self) -> dict[str, Any]:
         """Return the manifest as a JSON-ready dict (without the listing-only `store`)."""
@@ -75,6 +84,7 @@ class Snapshot:
             "codec": self.codec,
             "driver_info": self.driver_info,
             "dbsnap_version": self.dbsnap_version,
+            **({"source": self.source} if self.source else {}),
         }
 
     def to_json(self) -> str:
@@ -96,6 +106,8 @@ class Snapshot:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ManifestError(f"manifest is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ManifestError("manifest is nested too deeply to be one dbsnap wrote") from None
         if not isinstance(data, dict):
             raise ManifestError("manifest is not a JSON object")
         if raw != _canonical(data):
@@ -136,6 +148,12 @@ class Snapshot:
         info = data.get("driver_info", {})
         if not isinstance(info, dict):
             raise ManifestError("manifest field 'driver_info' must be an object")
+        source = data.get("source", {})
+        if not isinstance(source, dict) or not all(
+            isinstance(k, str) and isinstance(v, str | int) and not isinstance(v, bool)
+            for k, v in source.items()
+        ):
+            raise ManifestError("manifest field 'source' must be an object of strings and numbers")
         try:
             created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
             if created.tzinfo is None:
@@ -155,4 +173,21 @@ class Snapshot:
             driver_info=info,
             dbsnap_version=data.get("dbsnap_version", ""),
             format=fmt,
+            source=source,
         )
+
+
+def identity(driver: str, source: dict[str, Any], label: str) -> str:
+    """Return the key that tells databases apart: driver and source, or the label when none is known."""
+    if not source:
+        return f"label:{label}"
+    return f"{driver}:" + json.dumps(source, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """Say where a database is, for people (``/srv/app/db.sqlite3 on web1``, ``shop on db:5432``)."""
+    if "path" in source:
+        return f"{source['path']} on {source.get('host', '?')}"
+    if "dbname" in source:
+        return f"{source['dbname']} on {source.get('host', '?')}:{source.get('port', '?')}"
+    return ", ".join(f"{k}={v}" for k, v in sorted(source.items())) or "unknown"

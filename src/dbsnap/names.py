@@ -56,3 +56,29 @@ def default_name(label: str, extension: str, when: datetime, counter: int = 0) -
 def manifest_name(name: str) -> str:
     """Return the manifest object's name for the payload `name`."""
     return name + MANIFEST_SUFFIX
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_LABEL = 200
+
+
+def validate_label(label: str) -> str:
+    """Return `label` if it can name a database in manifests, else raise InvalidNameError.
+
+    Any printable text is allowed (spaces, unicode); control characters are not, so a label can
+    never rewrite a terminal line or forge a log entry.
+    """
+    if not isinstance(label, str) or not label.strip():
+        raise InvalidNameError("the database label is empty; give --label a name such as 'shop'")
+    if len(label) > MAX_LABEL:
+        raise InvalidNameError(
+            f"the database label is {len(label)} characters long; the limit is {MAX_LABEL}"
+        )
+    if _CONTROL.search(label):
+        raise InvalidNameError(f"the database label {label!r} holds control characters; use printable text")
+    return label
+
+
+def printable(text: str) -> str:
+    """Return `text` with control characters escaped, for tables, logs and messages."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

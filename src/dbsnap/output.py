@@ -7,7 +7,9 @@ import sys
 from typing import Any
 
 from dbsnap.api import SnapshotResult
+from dbsnap.listing import in_future
 from dbsnap.manifest import Snapshot
+from dbsnap.names import printable
 from dbsnap.pruning import PruneResult
 from dbsnap.redact import scrub
 
@@ -29,8 +31,8 @@ def emit_json(data: Any) -> None:
 
 
 def snapshot_json(snap: Snapshot) -> dict[str, Any]:
-    """Return a snapshot's manifest plus the store it was listed from."""
-    return {**snap.to_manifest(), "store": snap.store}
+    """Return a snapshot's manifest plus the store it was listed from and whether it is dated ahead."""
+    return {**snap.to_manifest(), "store": snap.store, "in_future": in_future(snap)}
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
@@ -44,9 +46,10 @@ def snapshots_table(snaps: list[Snapshot]) -> str:
     """Return the table that `dbsnap list` prints."""
     rows = [
         [
-            s.name,
-            s.database,
-            s.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            printable(s.name),
+            printable(s.database),
+            s.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            + (" (IN THE FUTURE: a clock is wrong)" if in_future(s) else ""),
             human_size(s.size),
             f"{s.driver}/{s.codec}",
             s.store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 from collections.abc import Iterable
@@ -59,6 +60,8 @@ class Plugins:
     dists: dict[str, str] = attrs.field(factory=dict)
     failures: list[LoadFailure] = attrs.field(factory=list)
     _cache: dict[str, dict[str, Registration]] = attrs.field(factory=dict)
+    # The last errors the failure hook was fired for, so an outer layer does not report one twice.
+    _reported: collections.deque[BaseException] = attrs.field(factory=lambda: collections.deque(maxlen=32))
 
     def register(self, plugin: object, name: str, dist: str = "-") -> None:
         """Register a plugin object (a module or an instance with hookimpls) under `name`."""
@@ -121,7 +124,10 @@ class Plugins:
     def snapshot_failed(
         self, database: str, error: BaseException, store: str | None, duration: float | None = None
     ) -> None:
-        """Fire dbsnap_snapshot_failed."""
+        """Fire dbsnap_snapshot_failed (once per error: an error already reported is not reported again)."""
+        if any(error is seen for seen in self._reported):
+            return
+        self._reported.append(error)
         self.notify("dbsnap_snapshot_failed", database=database, error=error, store=store, duration=duration)
 
     def restore_finished(self, snapshot: Any, database: str) -> None:

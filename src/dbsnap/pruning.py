@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
-from dbsnap.config import Config
+from dbsnap.context import Context
+from dbsnap.listing import matches, one_source, sources_of
 from dbsnap.manifest import Snapshot
-from dbsnap.plugins import Plugins, get_plugins
 from dbsnap.resolve import StoreArg, open_stores
 from dbsnap.retention import Plan, Policy, plan
 from dbsnap.stores.lock import store_lock, sweep_locks
@@ -23,7 +25,7 @@ class PruneResult:
 
     Attributes:
         store: The store's redacted URL.
-        plans: The plan for each database label.
+        plans: The plan for each database, by its label (and its source when one label has several).
         removed: Names of the snapshots removed (empty on a dry run).
         swept: Leftover temporary objects removed.
         dry_run: Whether nothing was deleted.
@@ -36,6 +38,11 @@ class PruneResult:
     dry_run: bool
 
 
+def _key(group: list[Snapshot], shared: bool) -> str:
+    first = group[0]
+    return f"{first.database} ({first.identity})" if shared else first.database
+
+
 def prune(
     store: StoreArg = None,
     policy: Policy | None = None,
@@ -44,34 +51,50 @@ def prune(
     database: str | None = None,
     stale_after: timedelta | None = None,
     now: datetime | None = None,
-    config: Config | None = None,
-    plugins: Plugins | None = None,
+    config: Any = None,
+    plugins: Any = None,
 ) -> list[PruneResult]:
-    """Apply `policy` to each database's snapshots in each store; delete manifests before payloads."""
-    config = config or Config.from_env()
-    plugins = plugins or get_plugins()
-    policy = policy or config.policy
+    """Apply `policy` to each database's snapshots in each store; delete manifests before payloads.
+
+    Snapshots are grouped by the database they are of (their recorded source), so two databases
+    sharing a label never share a history; `database` (a label or an identity) that would stand
+    for several databases is refused.
+    """
+    ctx = Context.of(config, plugins)
+    policy = policy or ctx.config.policy
+    token = secrets.token_hex(6)
     results = []
-    for st in open_stores(store, config, plugins):
-        labels = sorted({s.database for s in st.snapshots() if database is None or s.database == database})
+    for st in open_stores(store, ctx.config, ctx.plugins):
+        st.require()
+        snaps = [s for s in st.snapshots() if database is None or matches(s, database)]
+        if database is not None:
+            one_source(snaps, database)
+        groups = sources_of(snaps)
+        labels: dict[str, list[str]] = {}
+        for group in groups.values():
+            labels.setdefault(group[0].database, []).append(group[0].identity)
         plans: dict[str, Plan[Snapshot]] = {}
         removed: list[str] = []
-        swept: list[str] = []
-        for label in labels:
+        for ident, group in sorted(groups.items()):
+            key = _key(group, len(labels[group[0].database]) > 1)
             if dry_run:
-                plans[label] = plan([s for s in st.snapshots() if s.database == label], policy, now=now)
+                plans[key] = plan(group, policy, now=now)
                 continue
             # Plan and delete under the database's lock, on a listing taken while holding it.
-            with store_lock(st, label, wait=config.lock_wait, stale_after=config.lock_stale):
-                plans[label] = plan([s for s in st.snapshots() if s.database == label], policy, now=now)
-                for snap in plans[label].remove:
-                    st.delete(snap)
+            label = group[0].database
+            with store_lock(st.medium, label, wait=ctx.config.lock_wait, stale_after=ctx.config.lock_stale):
+                current = [s for s in st.snapshots() if s.identity == ident]
+                plans[key] = plan(current, policy, now=now)
+                for snap in plans[key].remove:
+                    st.delete(snap, token)
                     removed.append(snap.name)
                     log.info("Database backup: pruned %s (%s) from %s", snap.name, label, st.url)
+        swept: list[str] = []
         if not dry_run:
-            swept = st.sweep(config.stale_after if stale_after is None else stale_after)
-            swept += sweep_locks(st, config.lock_stale)
+            min_age = ctx.config.stale_after if stale_after is None else stale_after
+            swept = st.sweep(min_age, ctx.config.lock_stale)
+            swept += sweep_locks(st.medium, ctx.config.lock_stale)
         result = PruneResult(st.url, plans, removed, swept, dry_run)
-        plugins.prune_finished(result, st.url, dry_run)
+        ctx.plugins.prune_finished(result, st.url, dry_run)
         results.append(result)
     return results

@@ -6,16 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import fsspec
-from fsspec.registry import known_implementations
-
 from dbsnap.codecs import Codec
-from dbsnap.config import Config
+from dbsnap.config import Config, parse_bool
 from dbsnap.drivers.base import Driver
-from dbsnap.exceptions import ConfigError, DbsnapError, MissingExtraError, StoreError, UnknownSchemeError
-from dbsnap.manifest import Snapshot
+from dbsnap.environ import environ
+from dbsnap.exceptions import ConfigError, DbsnapError, UnknownSchemeError
 from dbsnap.plugins import Plugins
 from dbsnap.redact import redact_url
+from dbsnap.stores.media import Medium
 from dbsnap.stores.store import Store
 
 
@@ -45,33 +43,50 @@ def open_driver(url: str, plugins: Plugins, **options: Any) -> Driver:
     return driver
 
 
-def open_store(store: str | Store, plugins: Plugins, **options: Any) -> Store:
-    """Return the Store for a URL (or the Store given); local paths are local folders."""
-    if isinstance(store, Store):
+UNVETTED = "DBSNAP_UNVETTED_FSSPEC_STORES"
+
+
+def open_medium(store: str | Medium, plugins: Plugins, **options: Any) -> Medium:
+    """Return the medium (object layer) for a store URL; local paths are local folders.
+
+    Only protocols a store plugin registered are used: an fsspec protocol or chained URL that none
+    vouches for is refused, unless DBSNAP_UNVETTED_FSSPEC_STORES=true (experiments, no guarantees).
+    """
+    if isinstance(store, Medium):
         return store
     if not isinstance(store, str) or not store.strip():
         raise ConfigError("the store is empty; give a folder such as ./backups or a URL")
-    protocol = fsspec.utils.get_protocol(store)
-    if "://" not in store and "::" not in store:
-        protocol = "file"
+    chained = "::" in store
+    protocol = "file" if "://" not in store and not chained else fsspec_protocol(store)
     stores = plugins.stores()
-    registration = stores.get(protocol)
+    registration = None if chained else stores.get(protocol)
     if registration is not None:
-        opened: Store = registration.factory(store, **options)
-        return opened
-    if protocol in known_implementations:
-        try:
-            return Store.from_url(store, **options)
-        except ImportError as exc:
-            hint = known_implementations[protocol].get("err", str(exc))
-            raise MissingExtraError(f"the {protocol}:// store needs an extra package: {hint}") from None
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot open store {redact_url(store)}: {exc}") from None
+        opened = registration.factory(store, **options)
+        return opened.medium if isinstance(opened, Store) else opened
     installed = ", ".join(sorted(stores)) or "none"
+    if parse_bool(UNVETTED, environ().get(UNVETTED, "")):
+        from dbsnap.stores.unvetted import UnvettedMedium
+
+        return UnvettedMedium.from_url(store, **options)
+    what = "chained URLs" if chained else f"{protocol}:// URLs"
     raise UnknownSchemeError(
-        f"no store for {protocol}:// URLs (installed stores: {installed}); "
-        "use a folder path, file:///abs/path or another installed protocol"
+        f"no store plugin vouches for {what} (supported: {installed}); use a folder path, file:///abs/path "
+        f"or a supported protocol (set {UNVETTED}=true to try any fsspec protocol without guarantees)"
     )
+
+
+def fsspec_protocol(url: str) -> str:
+    """Return a URL's protocol as fsspec names it (without importing fsspec for plain paths)."""
+    from fsspec.utils import get_protocol
+
+    return str(get_protocol(url))
+
+
+def open_store(store: str | Store | Medium, plugins: Plugins, **options: Any) -> Store:
+    """Return the snapshot store for a URL, a medium, or the Store given."""
+    if isinstance(store, Store):
+        return store
+    return Store(open_medium(store, plugins, **options))
 
 
 def get_codec(name: str, plugins: Plugins) -> Codec:
@@ -90,22 +105,17 @@ StoreArg = str | Store | Sequence[str | Store] | None
 
 
 def open_stores(store: StoreArg, config: Config, plugins: Plugins) -> list[Store]:
-    """Open the store(s) given, or the configured ones when `store` is None."""
+    """Open the store(s) given, or the configured ones when `store` is None; one per location.
+
+    The same location given twice (``./b`` and ``./b/``, or a link to it) is one store.
+    """
     if store is None:
         store = list(config.stores)
     items: Sequence[str | Store] = [store] if isinstance(store, str | Store) else store
     if not items:
         raise DbsnapError("no store given; pass --store or set DBSNAP_STORE")
-    return [open_store(item, plugins) for item in items]
-
-
-def primary_store(store: StoreArg, config: Config, plugins: Plugins) -> Store:
-    """Return the store reads go to: the one given, or the first configured."""
-    return open_stores(store, config, plugins)[0]
-
-
-def resolve_snapshot(name_or_snapshot: str | Snapshot, st: Store) -> Snapshot:
-    """Read the manifest of a snapshot given by name or as a Snapshot, from `st`."""
-    if isinstance(name_or_snapshot, Snapshot):
-        return st.get(name_or_snapshot.name)
-    return st.get(name_or_snapshot)
+    opened: dict[str, Store] = {}
+    for item in items:
+        candidate = open_store(item, plugins)
+        opened.setdefault(candidate.key, candidate)
+    return list(opened.values())

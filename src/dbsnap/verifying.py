@@ -7,12 +7,13 @@ from typing import Any
 
 import attrs
 
-from dbsnap.config import Config
+from dbsnap.context import Context
 from dbsnap.exceptions import DbsnapError, DriverMismatchError
 from dbsnap.fetch import check_stored, verified_payload
+from dbsnap.listing import find
 from dbsnap.manifest import Snapshot
-from dbsnap.plugins import Plugins, get_plugins
-from dbsnap.resolve import StoreArg, get_codec, open_driver, primary_store, resolve_snapshot
+from dbsnap.plugins import Plugins
+from dbsnap.resolve import StoreArg, get_codec, open_driver, open_stores
 from dbsnap.streams import Progress
 
 log = logging.getLogger("dbsnap")
@@ -43,7 +44,7 @@ def verify(
     store: StoreArg = None,
     *,
     restore_into: str | None = None,
-    config: Config | None = None,
+    config: Any = None,
     plugins: Plugins | None = None,
     progress: Progress | None = None,
 ) -> Verification:
@@ -52,10 +53,10 @@ def verify(
     With `restore_into` (a database URL), also restore it into a scratch database on that server
     (or a temporary file for SQLite) and check it there. Raises VerificationError if anything is off.
     """
-    config = config or Config.from_env()
-    plugins = plugins or get_plugins()
-    st = primary_store(store, config, plugins)
-    snap = resolve_snapshot(name_or_snapshot, st)
+    ctx = Context.of(config, plugins)
+    plugins = ctx.plugins
+    name = name_or_snapshot.name if isinstance(name_or_snapshot, Snapshot) else name_or_snapshot
+    st, snap = find(name, open_stores(store, ctx.config, plugins))
     checks: dict[str, Any] = {}
     cls = _driver_class(snap.driver, plugins)
     restore_check: Any = None

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbsnap.config import Config
-from dbsnap.exceptions import MissingExtraError, StoreError
+from dbsnap.exceptions import ConfigError, MissingExtraError, StoreError
 from dbsnap.plugins import get_plugins
 from dbsnap.redact import scrub
 
@@ -44,25 +44,58 @@ def _plan(upload: bool) -> Any:
     return plan_from_config(Config.from_env(), offsite=upload)
 
 
+def _roles(plan: Any, failed: list[str]) -> list[str]:
+    """Name the plan's stores (local, off-site) among `failed`, so that no store URL goes to the broker."""
+    from dbsnap.plugins import get_plugins
+    from dbsnap.resolve import open_store
+
+    roles = {"local": plan.local, "offsite": plan.offsite}
+    return [role for role, url in roles.items() if url and open_store(url, get_plugins()).url in failed]
+
+
 @shared_task(bind=True, name=TASK, max_retries=3)
-def backup_database(self: Any, force: bool = False) -> dict[str, Any]:
+def backup_database(
+    self: Any, force: bool = False, finish: str | None = None, missing: list[str] | None = None
+) -> dict[str, Any]:
     """Create a snapshot, upload it when BACKUP_SFTP_ENABLED, rotate; skip if one was just made.
 
-    Transient store errors are retried with backoff (30 s, 60 s, 120 s); a failure fires the
-    dbsnap_snapshot_failed hook so notification plugins hear of it.
+    A store that fails alone does not cost the others their copy: the snapshot is committed where it
+    could be, and the retries (30 s, 60 s, 120 s) only copy that committed snapshot to the store(s)
+    that missed it (`finish`, `missing`), without a new dump. A run that failed on every store is
+    retried whole. A final failure fires the dbsnap_snapshot_failed hook so notifiers hear of it.
     """
-    from dbsnap.contrib.jobs import run_backup
+    from dbsnap.contrib.jobs import finish_upload, run_backup
+    from dbsnap.snapshotting import PartialSnapshotError
 
     log.info("Database backup: scheduled backup starting (task %s)", self.request.id)
+    last = self.request.retries >= self.max_retries
     try:
         plan = _plan(upload=True)
+        if finish:
+            urls = [{"local": plan.local, "offsite": plan.offsite}[role] for role in missing or []]
+            copies = finish_upload(plan, finish, [u for u in urls if u])
+            log.info("Database backup: %s copied to the store(s) it had missed", finish)
+            return {"snapshot": finish, "stores": [c.store for c in copies], "copied": True}
         outcome = run_backup(plan, min_interval=None if force else MIN_INTERVAL)
-    except StoreError as exc:
-        log.warning("Database backup: store error, will retry: %s", scrub(str(exc)))
-        if self.request.retries >= self.max_retries:
+    except PartialSnapshotError as exc:
+        name = exc.result.snapshots[0].name
+        if last:
             _notify(exc)
             raise
-        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from None
+        log.warning("Database backup: %s; copying it there again later", scrub(str(exc)))
+        kwargs = {"force": force, "finish": name, "missing": _roles(plan, list(exc.result.failures))}
+        raise self.retry(exc=exc, kwargs=kwargs, countdown=_delay(self.request.retries)) from None
+    except StoreError as exc:
+        if last:
+            log.error(
+                "Database backup: store error, giving up after %d retries: %s",
+                self.max_retries,
+                scrub(str(exc)),
+            )
+            _notify(exc)
+            raise
+        log.warning("Database backup: store error, will retry: %s", scrub(str(exc)))
+        raise self.retry(exc=exc, countdown=_delay(self.request.retries)) from None
     except Exception as exc:
         _notify(exc)
         log.error("Database backup: failed: %s", scrub(str(exc)))
@@ -73,9 +106,20 @@ def backup_database(self: Any, force: bool = False) -> dict[str, Any]:
     return {"snapshot": outcome.snapshot.name, "stores": outcome.stores, "pruned": outcome.pruned}
 
 
+def _delay(retries: int) -> float:
+    """Seconds before retry number `retries` + 1: 30, 60, 120 (DBSNAP_RETRY_DELAY sets the first)."""
+    from dbsnap.environ import environ
+
+    raw = environ().get("DBSNAP_RETRY_DELAY", "").strip() or "30"
+    try:
+        first = float(raw)
+    except ValueError:
+        raise ConfigError(f"DBSNAP_RETRY_DELAY={raw!r} is not a number of seconds") from None
+    return float(first * 2**retries)
+
+
 def _notify(exc: BaseException) -> None:
-    if getattr(exc, "dbsnap_notified", False):
-        return
+    """Tell the notifiers that the scheduled backup failed for good (the run's own hooks already fired)."""
     get_plugins().snapshot_failed("backup_database", exc, None)
 
 

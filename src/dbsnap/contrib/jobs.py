@@ -7,13 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from dbsnap.api import PartialSnapshotError, copy_snapshot, snapshot_to_stores
 from dbsnap.config import Config
+from dbsnap.context import Context
+from dbsnap.exceptions import DbsnapError
+from dbsnap.listing import target_identity
 from dbsnap.manifest import Snapshot
-from dbsnap.plugins import Plugins, get_plugins
+from dbsnap.plugins import Plugins
 from dbsnap.pruning import prune
+from dbsnap.redact import scrub
 from dbsnap.resolve import open_driver, open_store
 from dbsnap.retention import Policy
+from dbsnap.snapshotting import PartialSnapshotError, copy_snapshot, snapshot_to_stores
 from dbsnap.stores.lock import store_lock
 from dbsnap.stores.store import Store
 
@@ -64,12 +68,22 @@ def plan_from_config(config: Config, *, offsite: bool) -> BackupPlan:
     return BackupPlan(config.database, config.stores[0], extra, config.policy)
 
 
-def newest(store: Store, label: str) -> Snapshot | None:
-    """Return the newest snapshot of `label` in `store`, or None."""
-    for snap in store.snapshots():
-        if snap.database == label:
-            return snap
-    return None
+def complete(stores: list[Store], ident: str) -> Snapshot | None:
+    """Return the newest snapshot of database `ident` that every one of `stores` holds, or None.
+
+    A store that cannot be read holds nothing here: a backup that did not reach the off-site store
+    (or cannot be seen there now) never cancels the next scheduled one.
+    """
+    held: list[dict[str, Snapshot]] = []
+    for st in stores:
+        try:
+            held.append({s.name: s for s in st.snapshots() if s.identity == ident})
+        except (DbsnapError, OSError) as exc:
+            log.warning("Database backup: cannot read %s: %s", st.url, exc)
+            return None
+    everywhere = set.intersection(*(set(h) for h in held)) if held else set()
+    found = [held[0][n] for n in everywhere]
+    return max(found, key=lambda s: (s.created_at, s.name), default=None)
 
 
 def run_backup(
@@ -82,38 +96,43 @@ def run_backup(
 ) -> BackupOutcome:
     """Snapshot into the local folder (and off-site), then rotate each store by the policy.
 
-    With `min_interval`, the run holds a job lock and makes no snapshot when the newest one of this
-    database is younger than that: two schedulers firing at once make one backup.
+    With `min_interval`, the run holds a job lock and makes no snapshot when the newest snapshot of
+    this database that reached every store is younger than that: two schedulers firing at once
+    make one backup, and a local-only manual backup never cancels the scheduled off-site copy.
     """
-    plugins = plugins or get_plugins()
-    config = config or Config.from_env()
-    label = plan.label or open_driver(plan.database, plugins).label()
-    local = open_store(plan.local, plugins)
+    ctx = Context.of(config, plugins)
+    driver = open_driver(plan.database, ctx.plugins)
+    label = plan.label or driver.label()
+    local = open_store(plan.local, ctx.plugins)
     if min_interval is not None:
-        with store_lock(local, f"job-{label}", wait=config.lock_wait, stale_after=config.lock_stale):
-            last = newest(local, label)
+        with store_lock(
+            local.medium, f"job-{label}", wait=ctx.config.lock_wait, stale_after=ctx.config.lock_stale
+        ):
+            stores = [local] + ([open_store(plan.offsite, ctx.plugins)] if plan.offsite else [])
+            last = complete(stores, target_identity(driver)) if local.exists() else None
             if last is not None and datetime.now(UTC) - last.created_at < min_interval:
                 reason = f"snapshot {last.name} is only {datetime.now(UTC) - last.created_at} old"
                 log.info("Database backup: skipped, %s", reason)
                 return BackupOutcome(None, [], {}, skipped=reason)
-            return _backup(plan, label, name, config, plugins)
-    return _backup(plan, label, name, config, plugins)
+            return _backup(plan, label, name, ctx)
+    return _backup(plan, label, name, ctx)
 
 
-def _backup(
-    plan: BackupPlan, label: str, name: str | None, config: Config, plugins: Plugins
-) -> BackupOutcome:
+def _backup(plan: BackupPlan, label: str, name: str | None, ctx: Context) -> BackupOutcome:
     stores = [plan.local] + ([plan.offsite] if plan.offsite else [])
     log.info("Database backup: creating a snapshot of %s", label)
     try:
         result = snapshot_to_stores(
-            plan.database, stores, name=name, label=label, config=config, plugins=plugins
+            plan.database, stores, name=name, label=label, config=ctx.config, plugins=ctx.plugins
         )
     except PartialSnapshotError as exc:
-        if not exc.result.snapshots:
-            raise
         made = exc.result.snapshots[0]
-        log.error("Database backup: %s; it stays in %s", exc, made.store)
+        log.error(
+            "Database backup: %s; it stays in %s",
+            scrub(str(exc)),
+            ", ".join(s.store for s in exc.result.snapshots),
+        )
+        _rotate(plan, [s.store for s in exc.result.snapshots], made, ctx)
         raise
     made = result.snapshots[0]
     log.info(
@@ -122,16 +141,33 @@ def _backup(
         made.size,
         ", ".join(s.store for s in result.snapshots),
     )
+    pruned = _rotate(plan, [s.store for s in result.snapshots], made, ctx)
+    return BackupOutcome(made, [s.store for s in result.snapshots], pruned)
+
+
+def _rotate(plan: BackupPlan, stores: list[str], made: Snapshot, ctx: Context) -> dict[str, list[str]]:
+    """Rotate the stores that took the snapshot, for this database only."""
     pruned: dict[str, list[str]] = {}
-    for store in stores:
-        for outcome in prune(store, plan.policy, database=label, config=config, plugins=plugins):
+    urls = [plan.local] + ([plan.offsite] if plan.offsite else [])
+    for url in urls:
+        st = open_store(url, ctx.plugins)
+        if st.url not in stores:
+            continue
+        for outcome in prune(st, plan.policy, database=made.identity, config=ctx.config, plugins=ctx.plugins):
             pruned[outcome.store] = outcome.removed
             log.info(
                 "Database backup: rotation removed %d snapshot(s) from %s",
                 len(outcome.removed),
                 outcome.store,
             )
-    return BackupOutcome(made, [s.store for s in result.snapshots], pruned)
+    return pruned
+
+
+def finish_upload(
+    plan: BackupPlan, name: str, stores: list[str], *, plugins: Plugins | None = None
+) -> list[Snapshot]:
+    """Copy a committed snapshot from the local folder to `stores` (those it did not reach); no new dump."""
+    return [copy_snapshot(name, plan.local, url, plugins=plugins) for url in stores]
 
 
 def upload_existing(plan: BackupPlan, name: str, *, plugins: Plugins | None = None) -> Snapshot:

@@ -40,6 +40,15 @@ class Driver(Protocol):
         """Replace the database's content with the verified payload file at `payload`."""
 
 
+def source_of(driver: Any) -> dict[str, Any]:
+    """Return where the driver's database is (its optional ``source()``), or {} for a driver without one.
+
+    A snapshot without a source is told apart from others by its label only.
+    """
+    method = getattr(driver, "source", None)
+    return dict(method()) if callable(method) else {}
+
+
 class DriverFactory(Protocol):
     """What a driver plugin registers: called with the database URL and driver options."""
 

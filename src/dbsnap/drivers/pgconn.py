@@ -189,12 +189,30 @@ def _client_version(tool: str) -> tuple[str, tuple[int, int, str]]:
     return path, tool_version(path)
 
 
+@attrs.frozen
+class ServerFacts:
+    """What the preflight connection learnt.
+
+    Attributes:
+        server_version: The server's version string.
+        tool_version: What `TOOL --version` printed.
+        dbname: The database libpq connected to (a service file or PGDATABASE may have named it).
+        host: The host (or socket folder) it reached.
+        port: The port it reached.
+    """
+
+    server_version: str
+    tool_version: str
+    dbname: str
+    host: str
+    port: str
+
+
 def check_versions(
     target: PgTarget, tool: str, *, missing_hint: str = "check its name", **override: str
-) -> tuple[str, str, str]:
-    """Return (server version, `tool --version`, database name); refuse a client older than the server.
+) -> ServerFacts:
+    """Connect, and read the server's facts and `tool --version` at once; refuse a client older than it.
 
-    The database name is the one libpq connected to (a service file or PGDATABASE may have named it).
     The tool is found and its version read in a thread while psycopg connects (Debian runs every
     client tool through a Perl wrapper, the slowest part of the check); an unreachable server is
     still reported before a missing tool.
@@ -203,7 +221,7 @@ def check_versions(
         client = pool.submit(_client_version, tool)
         with target.connect(missing_hint=missing_hint, **override) as conn:
             server_major, server_text = server_version(conn)
-            dbname = str(conn.info.dbname)
+            reached = (str(conn.info.dbname), str(conn.info.host), str(conn.info.port))
         path, (major, minor, text) = client.result()
     if major < server_major:
         raise DriverError(
@@ -211,4 +229,4 @@ def check_versions(
             f"dump it; install the PostgreSQL {server_major} client tools (Debian: postgresql-client-"
             f"{server_major}) or point DBSNAP_PG_BINDIR at them"
         )
-    return server_text, text, dbname
+    return ServerFacts(server_text, text, *reached)

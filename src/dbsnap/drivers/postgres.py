@@ -8,7 +8,7 @@ from typing import Any
 
 from dbsnap.codecs import Codec
 from dbsnap.drivers.pgargs import check_dump_args
-from dbsnap.drivers.pgconn import PgTarget, check_versions, find_tool
+from dbsnap.drivers.pgconn import PgTarget, ServerFacts, check_versions, find_tool
 from dbsnap.drivers.pgrestore import DEFAULT_LOCK_TIMEOUT, restore_in_place, wipe
 from dbsnap.drivers.pgscratch import MAINTENANCE_DB, scratch_database
 from dbsnap.drivers.pgtoc import archive_input, missing_tables, toc_tables
@@ -71,15 +71,24 @@ class PostgresDriver:
         )
         self.extra_args = check_dump_args(_strings("extra_args", extra_args))
         self._facts: dict[str, Any] = {}
+        self._server: ServerFacts | None = None
 
     def label(self) -> str:
         """Return the database name (known once connected when a service file names it)."""
-        return self.target.dbname or self._facts.get("dbname") or "postgresql"
+        return self.target.dbname or (self._server.dbname if self._server else "") or "postgresql"
+
+    def source(self) -> dict[str, str]:
+        """Where the database is: host (or socket folder), port and name as the connection reached them."""
+        server = self._server or check_versions(self.target, "pg_dump")
+        return {"host": server.host, "port": server.port, "dbname": server.dbname}
 
     def preflight(self) -> None:
         """Connect, read the server version, and refuse a pg_dump older than the server."""
-        text, dump_text, dbname = check_versions(self.target, "pg_dump")
-        self._facts = {"server_version": text, "pg_dump_version": dump_text, "dbname": dbname}
+        self._server = check_versions(self.target, "pg_dump")
+        self._facts = {
+            "server_version": self._server.server_version,
+            "pg_dump_version": self._server.tool_version,
+        }
 
     def dump(self, sink: Sink, *, codec: str = "none") -> dict[str, Any]:
         """Stream pg_dump --format=custom's stdout into `sink`; raise with pg_dump's own words on failure."""

@@ -15,6 +15,7 @@ from dbsnap.drivers.sqlitefile import (
     integrity_check,
     sqlite_path,
 )
+from dbsnap.environ import host_id
 from dbsnap.exceptions import ConfigError, DbsnapError, DriverError, VerificationError
 from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.scratch import Scratch, decoded_copy, scratch_file
@@ -52,6 +53,10 @@ class SqliteDriver:
     def label(self) -> str:
         """Return the file's stem."""
         return self.path.stem or "sqlite"
+
+    def source(self) -> dict[str, str]:
+        """Where the database is: this host and the file's resolved absolute path (links followed)."""
+        return {"host": host_id(), "path": str(self.path.resolve())}
 
     def preflight(self) -> None:
         """Refuse a file that does not exist or is not a SQLite database."""

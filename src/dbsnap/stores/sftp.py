@@ -1,292 +1,212 @@
-"""SftpStore: snapshots on an SSH server through sshfs/asyncssh, host keys always checked."""
+"""A folder on an SFTP server: files 0600, folders 0700, renames that never replace, links never followed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import logging
-import os
-import socket
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import IO, Any, TypeVar
-from urllib.parse import unquote, urlsplit
+import stat
+from typing import IO, Any
 
-from dbsnap.config import parse_bool
-from dbsnap.environ import environ
-from dbsnap.exceptions import ConfigError, MissingExtraError, StoreError
+from dbsnap.exceptions import StoreError
 from dbsnap.hookspecs import Register, hookimpl
-from dbsnap.redact import redact_url, register_secret
+from dbsnap.stores.media import SMALL_LIMIT, Medium, NotRegular, ObjectInfo, ObjectTooLarge, Writer
+from dbsnap.stores.sftpconn import SftpConnection, modules
 from dbsnap.stores.sftpwriter import SftpWriter
-from dbsnap.stores.store import Store
 
-log = logging.getLogger("dbsnap")
-T = TypeVar("T")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-RETRIES = 3
-# asyncssh encrypts in Python around OpenSSL: AES-GCM is the fastest there (about 25% over ChaCha20).
-CIPHERS = [
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "chacha20-poly1305@openssh.com",
-    "aes128-ctr",
-    "aes192-ctr",
-    "aes256-ctr",
-]
-INSECURE = "DBSNAP_SFTP_INSECURE_NO_HOST_KEY_CHECK"
 
 
-def _modules() -> tuple[Any, Any, Any]:
-    try:
-        import asyncssh
-        import sshfs
-        from fsspec.asyn import sync
-    except ImportError:
-        raise MissingExtraError("sftp:// stores need sshfs: pip install 'dbsnap[sftp]'") from None
-    return asyncssh, sshfs, sync
+def _info(name: str, attrs: Any) -> ObjectInfo:
+    regular = attrs.type == 1  # SSH_FILEXFER_TYPE_REGULAR; readdir and lstat never follow links
+    if attrs.type is None and attrs.permissions is not None:
+        regular = stat.S_ISREG(attrs.permissions)
+    return ObjectInfo(name, attrs.size if regular else None, attrs.mtime, regular)
 
 
-def _env(*names: str) -> str | None:
-    current = environ()
-    for name in names:
-        value = current.get(name, "").strip()
-        if value:
-            return value
-    return None
-
-
-def _translate(exc: BaseException, where: str, host: str, port: int, known_hosts: str | None) -> StoreError:
-    asyncssh, _, _ = _modules()
-    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-        return StoreError(
-            f"the host key of {host}:{port} is not in {known_hosts} (or it changed), so {where} was refused; "
-            f"check the key and add it: ssh-keyscan -p {port} {host} >> {known_hosts}"
-        )
-    if isinstance(exc, asyncssh.PermissionDenied) or (
-        isinstance(exc, PermissionError) and "permission denied for user" in str(exc).lower()
-    ):
-        return StoreError(f"authentication failed for {where}: check the user, key file or password")
-    if isinstance(exc, ConnectionRefusedError | TimeoutError | socket.gaierror):
-        return StoreError(f"cannot connect to {where}: {exc}; is the server up and the port right?")
-    if isinstance(exc, asyncssh.DisconnectError | asyncssh.ConnectionLost | ConnectionError):
-        return StoreError(f"the connection to {where} was lost: {exc}")
-    if isinstance(exc, OSError):
-        return StoreError(f"cannot connect to {where}: {exc.strerror or exc}")
-    return StoreError(f"SFTP error on {where}: {exc}")
-
-
-class SftpStore(Store):
+class SftpMedium(Medium):
     """A folder on an SFTP server (``sftp://user@host:port/path``, also ``ssh://``)."""
 
+    commit = "rename"
+
+    def __init__(self, conn: SftpConnection) -> None:
+        """Use the folder of `conn`'s URL."""
+        self.conn = conn
+        self.url = conn.url
+        root = conn.root
+        self.key = f"sftp://{conn.user or ''}@{conn.host}:{conn.port}/{root.strip('/')}"
+
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> SftpStore:
-        """Connect to the server named by `url`; options override the environment."""
-        return cls(url, **options)
+    def from_url(cls, url: str, **options: Any) -> SftpMedium:
+        """Open `url`; options (password, key_file, known_hosts, timeout...) override the environment."""
+        return cls(SftpConnection(url, **options))
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        password: str | None = None,
-        key_file: str | None = None,
-        passphrase: str | None = None,
-        known_hosts: str | None = None,
-        insecure_no_host_key_check: bool | None = None,
-        retries: int | None = None,
-        timeout: float = 30.0,
-    ) -> None:
-        """Parse `url` and connect; passwords come from the URL, the argument or DBSNAP_SFTP_PASSWORD."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("sftp", "ssh") or not parts.hostname:
-            raise ConfigError(f"{redact_url(url)} is not an sftp://user@host[:port]/path URL")
-        self.host = parts.hostname
+    def path(self, name: str) -> str:
+        """Return the remote path of object `name`."""
+        root = self.conn.root
+        return f"{root}/{name}" if root != "/" else f"/{name}"
+
+    def _call(self, what: str, method: str, *args: Any) -> Any:
+        """Call an asyncssh SFTP client method, reconnecting after a lost connection."""
         try:
-            self.port = parts.port or 22
-        except ValueError:
-            raise ConfigError(f"{redact_url(url)} has an invalid port") from None
-        self.user = unquote(parts.username) if parts.username else None
-        secret = password or (unquote(parts.password) if parts.password else None)
-        secret = secret or _env("DBSNAP_SFTP_PASSWORD", "BACKUP_SFTP_PASSWORD")
-        register_secret(secret)
-        self._password = secret
-        self._key_file = key_file or _env("DBSNAP_SFTP_KEY_FILE")
-        self._passphrase = passphrase or _env("DBSNAP_SFTP_KEY_PASSPHRASE")
-        register_secret(self._passphrase)
-        insecure = insecure_no_host_key_check
-        if insecure is None:
-            insecure = parse_bool(INSECURE, environ().get(INSECURE, ""))
-        self._known_hosts: str | None = None
-        if insecure:
-            log.warning(
-                "dbsnap: WARNING: host key checking is OFF for %s (%s); anyone on the network path can "
-                "impersonate the server and receive your backups",
-                self.host,
-                INSECURE,
-            )
-        else:
-            chosen = known_hosts or _env("DBSNAP_SFTP_KNOWN_HOSTS") or "~/.ssh/known_hosts"
-            self._known_hosts = os.path.expanduser(chosen)
-            if not Path(self._known_hosts).is_file():
-                raise StoreError(
-                    f"known_hosts file {self._known_hosts} does not exist, so the server cannot be checked; "
-                    f"add its key: ssh-keyscan -p {self.port} {self.host} >> {self._known_hosts}"
-                )
-        if retries is None:
-            raw = _env("DBSNAP_SFTP_RETRIES")
-            if raw is not None and not raw.isdigit():
-                raise ConfigError(f"DBSNAP_SFTP_RETRIES={raw!r} is not a whole number")
-            retries = int(raw) if raw is not None else RETRIES
-        self.retries = retries
-        self._timeout = timeout
-        shown = f"sftp://{self.user + '@' if self.user else ''}{self.host}:{self.port}{parts.path or '/'}"
-        self._sftp: Any = None
-        root = parts.path or "/~"
-        # sftp://host/~/dir is relative to the login's home folder.
-        root = root[3:] or "." if root.startswith("/~/") or root == "/~" else root
-        super().__init__(self._connect(), root, shown)
-
-    def _connect(self) -> Any:
-        _, sshfs, _ = _modules()
-        options: dict[str, Any] = {
-            "port": self.port,
-            "known_hosts": self._known_hosts,
-            "skip_instance_cache": True,
-            "connect_timeout": self._timeout,
-            "encryption_algs": CIPHERS,
-        }
-        if self.user:
-            options["username"] = self.user
-        if self._password:
-            options["password"] = self._password
-        if self._key_file:
-            options["client_keys"] = [self._key_file]
-        if self._passphrase:
-            options["passphrase"] = self._passphrase
-        where = f"sftp://{self.host}:{self.port}"
-        try:
-            return sshfs.SSHFileSystem(self.host, **options)
-        except Exception as exc:  # noqa: BLE001 - translated at the boundary into StoreError
-            raise _translate(exc, where, self.host, self.port, self._known_hosts) from None
-
-    def reconnect(self) -> None:
-        """Drop the connection and open a new one (after a transient failure)."""
-        self._sftp = None
-        self.fs = self._connect()
-
-    def transient(self, exc: BaseException) -> bool:
-        """Tell whether `exc` is a lost connection worth retrying."""
-        asyncssh, _, _ = _modules()
-        return isinstance(
-            exc, asyncssh.ConnectionLost | asyncssh.DisconnectError | ConnectionError | BrokenPipeError
-        )
-
-    def retrying(self, action: Callable[[], T], what: str) -> T:
-        """Run `action`; after a lost connection, reconnect and run it again (up to `retries` times)."""
-        for attempt in range(self.retries + 1):
-            try:
-                return action()
-            except Exception as exc:
-                if attempt == self.retries or not self.transient(exc):
-                    raise
-                delay = 2**attempt
-                log.warning(
-                    "Database backup: %s on %s interrupted (%s); retrying in %ds", what, self.url, exc, delay
-                )
-                time.sleep(delay)
-                with contextlib.suppress(Exception):
-                    self.reconnect()
-        raise AssertionError("unreachable")
-
-    def run(self, coroutine: Any) -> Any:
-        """Run an asyncssh coroutine on sshfs's event loop."""
-        _, _, sync = _modules()
-        return sync(self.fs.loop, lambda: coroutine)
-
-    def sftp(self) -> Any:
-        """Return this store's own asyncssh SFTP client (opened on first use)."""
-        if self._sftp is None:
-            self._sftp = self.run(self.fs.client.start_sftp_client())
-        return self._sftp
-
-    def file_attrs(self) -> Any:
-        """SFTP attributes that create files 0600."""
-        asyncssh, _, _ = _modules()
-        return asyncssh.SFTPAttrs(permissions=FILE_MODE)
-
-    def ensure_root(self) -> None:
-        """Create the remote folder (0700) if it is missing."""
-        asyncssh, _, _ = _modules()
-        try:
-            self.run(
-                self.sftp().makedirs(self.root, attrs=asyncssh.SFTPAttrs(permissions=DIR_MODE), exist_ok=True)
-            )
+            return self.conn.retrying(lambda: self.conn.run(getattr(self.conn.sftp(), method)(*args)), what)
+        except FileNotFoundError:
+            raise
         except Exception as exc:  # noqa: BLE001 - translated at the boundary
-            raise _translate(exc, self.url, self.host, self.port, self._known_hosts) from None
+            asyncssh, _, _ = modules()
+            if isinstance(exc, asyncssh.SFTPNoSuchFile):
+                raise FileNotFoundError(str(args[0] if args else what)) from None
+            raise self.conn.translate(exc) from None
 
-    def create(self, name: str) -> IO[bytes]:
-        """Create the remote file exclusively, mode 0600."""
-        asyncssh, _, _ = _modules()
+    def exists(self) -> bool:
+        """Tell whether the remote folder exists."""
         try:
-            return SftpWriter(self, self.path(name))  # type: ignore[return-value]
-        except asyncssh.SFTPError as exc:
-            # OpenSSH answers an exclusive create of an existing file with a generic failure.
-            if "exist" in str(exc).lower() or self.fs.exists(self.path(name)):
-                raise FileExistsError(self.path(name)) from None
-            raise _translate(exc, self.url, self.host, self.port, self._known_hosts) from None
+            return stat.S_ISDIR(self._call("checking the folder", "stat", self.conn.root).permissions or 0)
+        except FileNotFoundError:
+            return False
 
-    def finish(self, handle: IO[bytes]) -> None:
-        """fsync (fsync@openssh.com) and close, then check the remote size."""
-        handle.close()
+    def make(self, *, parents: bool) -> None:
+        """Create the remote folder 0700 (and missing parents only when asked)."""
+        asyncssh, _, _ = modules()
+        attrs = asyncssh.SFTPAttrs(permissions=DIR_MODE)
+        if parents:
+            self._call("creating the folder", "makedirs", self.conn.root, attrs, True)
+            return
+        if self.exists():
+            return
+        try:
+            self._call("creating the folder", "mkdir", self.conn.root, attrs)
+        except FileNotFoundError:
+            raise StoreError(
+                f"the folder above {self.url} does not exist on the server; check the path for a typo, or "
+                "create it first (dbsnap creates only the store's own folder)"
+            ) from None
+        except StoreError:
+            if not self.exists():  # another run may have made it meanwhile
+                raise
 
-    def remove(self, name: str) -> None:
-        """Delete object `name`, reconnecting after a lost connection; a missing object is fine."""
-        self.retrying(lambda: Store.remove(self, name), f"removing {name}")
+    def scan(self) -> dict[str, ObjectInfo]:
+        """List the folder (lstat attributes: links are never followed)."""
+        try:
+            names = self._call("listing", "readdir", self.conn.root)
+        except FileNotFoundError:
+            return {}
+        return {n.filename: _info(n.filename, n.attrs) for n in names if n.filename not in (".", "..")}
 
-    def entries(self) -> dict[str, dict[str, Any]]:
-        """List the folder, reconnecting after a lost connection."""
-        return self.retrying(lambda: Store.entries(self), "listing")
+    def stat(self, name: str) -> ObjectInfo:
+        """Describe one object without following a link."""
+        return _info(name, self._call("checking", "lstat", self.path(name)))
 
-    def read_many(self, names: list[str]) -> dict[str, bytes | Exception]:
+    def create(self, name: str) -> Writer:
+        """Create the remote file exclusively, mode 0600."""
+        return SftpWriter(self.conn, self.path(name), FILE_MODE)
+
+    async def _read_small(self, client: Any, name: str, limit: int) -> bytes:
+        attrs = await client.lstat(self.path(name))
+        if attrs.type != 1:
+            raise NotRegular(f"{name} in {self.url} is not a plain file")
+        if attrs.size is not None and attrs.size > limit:
+            raise ObjectTooLarge(f"{name} in {self.url} has {attrs.size} bytes, more than {limit}")
+        async with client.open(self.path(name), "rb") as handle:
+            data: bytes = await handle.read(limit + 1)
+        if len(data) > limit:
+            raise ObjectTooLarge(f"{name} in {self.url} is larger than {limit} bytes")
+        return data
+
+    def read(self, name: str, limit: int = SMALL_LIMIT) -> bytes:
+        """Read a small regular file whole."""
+        found = self.read_many([name], limit)[name]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def read_many(self, names: list[str], limit: int = SMALL_LIMIT) -> dict[str, bytes | Exception]:
         """Read small objects concurrently; retried as a whole after a lost connection."""
+        if not names:
+            return {}
+        asyncssh, _, _ = modules()
+
+        async def gather(client: Any) -> list[Any]:
+            return await asyncio.gather(
+                *(self._read_small(client, n, limit) for n in names), return_exceptions=True
+            )
 
         def read() -> dict[str, bytes | Exception]:
-            found = Store.read_many(self, names)
-            lost = [e for e in found.values() if isinstance(e, Exception) and self.transient(e)]
+            results = self.conn.run(gather(self.conn.sftp()))
+            lost = [e for e in results if isinstance(e, Exception) and self.conn.transient(e)]
             if lost:
                 raise lost[0]
+            found: dict[str, bytes | Exception] = {}
+            for name, result in zip(names, results, strict=True):
+                if isinstance(result, asyncssh.SFTPNoSuchFile):
+                    result = FileNotFoundError(self.path(name))
+                elif isinstance(result, Exception) and not isinstance(result, StoreError | OSError):
+                    result = self.conn.translate(result)
+                found[name] = result
             return found
 
-        return self.retrying(read, "reading manifests")
+        try:
+            return self.conn.retrying(read, "reading manifests")
+        except Exception as exc:  # noqa: BLE001 - translated at the boundary
+            raise self.conn.translate(exc) from None
 
-    def rename_noreplace(self, src: str, dst: str) -> None:
+    def open(self, name: str) -> IO[bytes]:
+        """Open a regular remote file for streaming reads."""
+        if not self.stat(name).regular:
+            raise NotRegular(f"{name} in {self.url} is not a plain file")
+        return self.conn.fs.open(self.path(name), "rb")  # type: ignore[no-any-return]
+
+    def delete(self, name: str) -> None:
+        """Delete a remote file; a missing one is fine."""
+        with contextlib.suppress(FileNotFoundError):
+            self._call(f"removing {name}", "remove", self.path(name))
+
+    def rename(self, src: str, dst: str) -> None:
         """SFTP's standard rename, which OpenSSH refuses when the target exists (link + unlink)."""
-        asyncssh, _, _ = _modules()
+        asyncssh, _, _ = modules()
         interrupted = False
 
         def rename() -> None:
             nonlocal interrupted
             try:
-                self.run(self.sftp().rename(self.path(src), self.path(dst)))
+                self.conn.run(self.conn.sftp().rename(self.path(src), self.path(dst)))
             except Exception as exc:
-                interrupted = interrupted or self.transient(exc)
+                interrupted = interrupted or self.conn.transient(exc)
                 raise
 
         try:
-            self.retrying(rename, f"renaming {src}")
+            self.conn.retrying(rename, f"renaming {src}")
         except asyncssh.SFTPNoSuchFile:
             # A rename whose reply was lost with the connection may have been done already.
-            if interrupted and self.fs.exists(self.path(dst)):
+            if interrupted and self.conn.fs.exists(self.path(dst)):
                 return
             raise FileNotFoundError(self.path(src)) from None
         except asyncssh.SFTPError as exc:
-            if self.fs.exists(self.path(dst)):
+            if self.conn.fs.exists(self.path(dst)):
                 raise FileExistsError(self.path(dst)) from None
             raise StoreError(f"cannot rename {src} to {dst} on {self.url}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - translated at the boundary
+            raise self.conn.translate(exc) from None
+
+    def touch(self, name: str) -> None:
+        """Set the remote file's modification time to now."""
+        self._call("touching", "utime", self.path(name), None)
+
+    def explain(self, exc: BaseException) -> BaseException:
+        """Translate an asyncssh error into a StoreError that says what to do."""
+        if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+            return exc
+        if isinstance(exc, FileExistsError | FileNotFoundError):
+            return exc
+        return self.conn.translate(exc)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
 
 
 @hookimpl
 def dbsnap_register_stores(register: Register) -> None:
     """Register the SFTP store for sftp:// and ssh:// URLs."""
-    register("sftp", SftpStore.from_url)
-    register("ssh", SftpStore.from_url)
+    register("sftp", SftpMedium.from_url)
+    register("ssh", SftpMedium.from_url)

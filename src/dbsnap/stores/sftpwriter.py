@@ -1,4 +1,4 @@
-"""SftpWriter: pipelined, resumable writes of one remote file over asyncssh."""
+"""SftpWriter: pipelined, resumable writes of one new remote file over asyncssh."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import concurrent.futures
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dbsnap.exceptions import StoreError
-
-if TYPE_CHECKING:
-    from dbsnap.stores.sftp import SftpStore
+from dbsnap.stores.media import Writer
+from dbsnap.stores.sftpconn import SftpConnection, modules
 
 log = logging.getLogger("dbsnap")
 # 1 MiB blocks (four 256 KiB requests) with one more block in flight: as fast as 2-4 MiB blocks on
@@ -23,7 +22,7 @@ WRITE_CHUNK = 1024 * 1024
 IN_FLIGHT = 1
 
 
-class SftpWriter:
+class SftpWriter(Writer):
     """A synchronous writer over an asyncssh file: pipelined writes, resumed after a lost connection.
 
     Writes are gathered into WRITE_CHUNK blocks; each block is split by asyncssh into parallel
@@ -33,18 +32,26 @@ class SftpWriter:
     them again at their offsets.
     """
 
-    def __init__(self, store: SftpStore, path: str) -> None:
-        self.store = store
+    def __init__(self, conn: SftpConnection, path: str, mode: int) -> None:
+        """Create `path` exclusively (FileExistsError if it exists) with permissions `mode`."""
+        asyncssh, _, _ = modules()
+        self.conn = conn
         self.path = path
         self.offset = 0
         self._buffer = bytearray()
         self._pending: collections.deque[tuple[int, bytes, concurrent.futures.Future[Any]]] = (
             collections.deque()
         )
-        self._file = store.run(store.sftp().open(path, "xb", attrs=store.file_attrs()))
+        try:
+            self._file = conn.run(conn.sftp().open(path, "xb", attrs=asyncssh.SFTPAttrs(permissions=mode)))
+        except asyncssh.SFTPError as exc:
+            # OpenSSH answers an exclusive create of an existing file with a generic failure.
+            if "exist" in str(exc).lower() or conn.fs.exists(path):
+                raise FileExistsError(path) from None
+            raise conn.translate(exc) from None
 
     def _submit(self, offset: int, data: bytes) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(self._file.write(data, offset), self.store.fs.loop)
+        return asyncio.run_coroutine_threadsafe(self._file.write(data, offset), self.conn.fs.loop)
 
     def write(self, data: bytes, /) -> int:
         """Buffer `data`; send a block once WRITE_CHUNK bytes are gathered."""
@@ -73,8 +80,8 @@ class SftpWriter:
 
     def _recover(self, error: Exception) -> None:
         """Reconnect and rewrite every unacknowledged chunk, up to the store's retry count."""
-        for attempt in range(self.store.retries + 1):
-            if attempt == self.store.retries or not self.store.transient(error):
+        for attempt in range(self.conn.retries + 1):
+            if attempt == self.conn.retries or not self.conn.transient(error):
                 raise error
             for _, _, future in self._pending:
                 with contextlib.suppress(Exception):
@@ -82,17 +89,17 @@ class SftpWriter:
             delay = 2**attempt
             log.warning(
                 "Database backup: upload to %s interrupted (%s); retrying in %ds",
-                self.store.url,
+                self.conn.url,
                 error,
                 delay,
             )
             time.sleep(delay)
             try:
-                self.store.reconnect()
+                self.conn.reconnect()
                 # Every byte before the oldest pending chunk was acknowledged; rewrite from there.
-                self._file = self.store.run(self.store.sftp().open(self.path, "r+b"))
+                self._file = self.conn.run(self.conn.sftp().open(self.path, "r+b"))
                 for offset, data, _ in self._pending:
-                    self.store.run(self._file.write(data, offset))
+                    self.conn.run(self._file.write(data, offset))
             except Exception as exc:  # noqa: BLE001 - the next attempt or the final raise decides
                 error = exc
                 continue
@@ -104,19 +111,27 @@ class SftpWriter:
         self._send()
         self._drain(0)
 
+    def abort(self) -> None:
+        """Stop writing; the half-written file is removed by the caller."""
+        for _, _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        with contextlib.suppress(Exception):
+            self.conn.run(self._file.close())
+
     def close(self) -> None:
         """Send the rest, fsync, close, and check the remote size matches what was written."""
         self.flush()
         with contextlib.suppress(Exception):
-            self.store.run(self._file.fsync())
+            self.conn.run(self._file.fsync())
         try:
-            self.store.run(self._file.close())
+            self.conn.run(self._file.close())
         except Exception as exc:
             # Every block was acknowledged; a connection lost now only loses the close.
-            if not self.store.transient(exc):
+            if not self.conn.transient(exc):
                 raise
-        size = self.store.retrying(lambda: self.store.run(self.store.sftp().stat(self.path)).size, "checking")
+        size = self.conn.retrying(lambda: self.conn.run(self.conn.sftp().stat(self.path)).size, "checking")
         if size != self.offset:
             raise StoreError(
-                f"{self.path} on {self.store.url} has {size} bytes after upload, not {self.offset}"
+                f"{self.path} on {self.conn.url} has {size} bytes after upload, not {self.offset}"
             )

@@ -1,162 +1,86 @@
-"""Store: the commit protocol (temporary name, rename, manifest last) over any fsspec filesystem."""
+"""The snapshot layer: manifests, listing, reading, committing, deleting and sweeping, over any medium.
+
+It knows no medium: every store (local, SFTP, S3, memory, a plugin's) is this class over the object
+layer's primitives (`dbsnap.stores.media`). Whatever a store holds is untrusted: a manifest is read
+only if it is a plain file of at most 64 KiB, and one that is malformed, names another payload, or
+whose payload is missing or of another size is skipped with a warning, never fatal to the rest.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
-import secrets
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import IO
 
 import attrs
-import fsspec
-from fsspec.spec import AbstractFileSystem
 
-from dbsnap.exceptions import (
-    ManifestError,
-    SnapshotNotFound,
-    StoreError,
-)
+from dbsnap.exceptions import DbsnapError, ManifestError, SnapshotNotFound, StoreError, StoreMissing
 from dbsnap.faults import checkpoint
-from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.manifest import Snapshot
-from dbsnap.names import MANIFEST_SUFFIX, manifest_name, validate_name
-from dbsnap.redact import redact_url
+from dbsnap.names import MANIFEST_SUFFIX, is_valid_name, manifest_name, printable, validate_name
+from dbsnap.stores.cache import ManifestCache
+from dbsnap.stores.lock import DEFAULT_STALE, live_tokens
+from dbsnap.stores.media import Medium, ObjectInfo
+from dbsnap.stores.pending import PendingSnapshot
+from dbsnap.stores.temps import parse_temp, temp_name
 
 log = logging.getLogger("dbsnap")
-TMP_SUFFIX = ".dbsnap-tmp"
-
-if TYPE_CHECKING:
-    from dbsnap.stores.pending import PendingSnapshot
 
 
-def temp_name(final: str) -> str:
-    """Return a hidden, unique temporary name for the object that will become `final`."""
-    return f".{final}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+@attrs.frozen
+class Problem:
+    """Something in a store that looks like a snapshot and is not a valid one.
+
+    Attributes:
+        name: The snapshot name (or object name) concerned.
+        reason: What is wrong with it.
+    """
+
+    name: str
+    reason: str
 
 
-def final_of_temp(temp: str) -> str | None:
-    """Return the final name a temporary name was made for, or None if `temp` is not one."""
-    if not (temp.startswith(".") and temp.endswith(TMP_SUFFIX)):
-        return None
-    stem = temp[1 : -len(TMP_SUFFIX)]
-    final, _, token = stem.rpartition(".")
-    return final if final and len(token) == 12 else None
+@attrs.frozen
+class Listing:
+    """What a store holds: its valid snapshots (newest first) and whatever else looked like one."""
 
-
-def _mtime(info: dict[str, Any]) -> float | None:
-    for key in ("mtime", "created", "LastModified", "last_modified"):
-        value = info.get(key)
-        if isinstance(value, datetime):
-            return value.timestamp()
-        if isinstance(value, int | float):
-            return float(value)
-    return None
+    snapshots: list[Snapshot]
+    problems: list[Problem]
 
 
 class Store:
-    """A folder of snapshots on an fsspec filesystem; subclasses add protocol-specific care."""
+    """A folder of snapshots on a medium."""
 
-    def __init__(self, fs: AbstractFileSystem, root: str, url: str) -> None:
-        """Use folder `root` of `fs`; `url` is what messages show (it is redacted here)."""
-        self.fs = fs
-        self.root = root.rstrip("/") or "/"
-        self.url = redact_url(url)
-
-    @classmethod
-    def from_url(cls, url: str, **options: Any) -> Store:
-        """Open the store at an fsspec URL."""
-        fs, root = fsspec.core.url_to_fs(url, **options)
-        return cls(fs, root, url)
+    def __init__(self, medium: Medium) -> None:
+        """Manage the snapshots in `medium`."""
+        self.medium = medium
+        self.url = medium.url
+        self.key = medium.key
+        self._cached: set[str] = set()
 
     def __repr__(self) -> str:
         """Show the store's redacted URL."""
-        return f"{type(self).__name__}({self.url!r})"
+        return f"Store({self.url!r})"
 
-    # -- paths and primitives that subclasses may override ------------------------------------
+    def exists(self) -> bool:
+        """Tell whether the store's folder exists."""
+        return self.medium.exists()
 
-    def path(self, name: str) -> str:
-        """Return the full path of object `name` in the store's folder."""
-        return f"{self.root}/{name}" if self.root != "/" else f"/{name}"
+    def require(self) -> None:
+        """Raise StoreMissing unless the folder exists (reads never create a store)."""
+        if not self.medium.exists():
+            raise StoreMissing(
+                f"store {self.url} does not exist; check the path (a snapshot creates it, reads never do)"
+            )
 
-    def local_path(self, name: str) -> str | None:  # noqa: ARG002 - remote stores have none
-        """Return a local filesystem path to object `name`, or None if the store is remote."""
-        return None
+    def entries(self) -> dict[str, ObjectInfo]:
+        """Return every object of the store by name."""
+        return self.medium.scan()
 
-    def ensure_root(self) -> None:
-        """Create the store's folder if it is missing."""
-        self.fs.makedirs(self.root, exist_ok=True)
-
-    def create(self, name: str) -> IO[bytes]:
-        """Create object `name` for writing; it must not exist yet."""
-        if self.fs.exists(self.path(name)):
-            raise FileExistsError(self.path(name))
-        return self.fs.open(self.path(name), "wb")  # type: ignore[no-any-return]
-
-    def finish(self, handle: IO[bytes]) -> None:
-        """Flush and close a handle from create(), durably where the backend allows."""
-        handle.close()
-
-    def rename_noreplace(self, src: str, dst: str) -> None:
-        """Rename object `src` to `dst`, failing with FileExistsError if `dst` exists."""
-        if self.fs.exists(self.path(dst)):
-            raise FileExistsError(self.path(dst))
-        self.fs.mv(self.path(src), self.path(dst))
-
-    def sync_dir(self) -> None:
-        """Make renames in the folder durable where the backend allows."""
-
-    def remove(self, name: str) -> None:
-        """Delete object `name`; a missing object is not an error."""
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self.path(name))
-
-    def entries(self) -> dict[str, dict[str, Any]]:
-        """Return every object in the folder by name, with fsspec's details."""
-        try:
-            listing = self.fs.ls(self.root, detail=True)
-        except FileNotFoundError:
-            return {}
-        return {entry["name"].rstrip("/").rsplit("/", 1)[-1]: entry for entry in listing}
-
-    def read_many(self, names: list[str]) -> dict[str, bytes | Exception]:
-        """Read several small objects (concurrently on async filesystems)."""
-        if not names:
-            return {}
-        paths = [self.path(n) for n in names]
-        data = self.fs.cat(paths, on_error="return")
-        return {name: data.get(p, FileNotFoundError(p)) for name, p in zip(names, paths, strict=True)}
-
-    def open_read(self, name: str) -> IO[bytes]:
-        """Open object `name` for reading."""
-        return self.fs.open(self.path(name), "rb")  # type: ignore[no-any-return]
-
-    def explain(self, exc: BaseException) -> BaseException:
-        """Translate a backend error into a one-line StoreError that says what to do; others pass."""
-        if isinstance(exc, OSError) and not isinstance(exc, StoreError):
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                return StoreError(
-                    f"the disk of {self.url} is full ({exc.strerror}); free space there or use another store"
-                )
-            if exc.errno in (errno.EACCES, errno.EPERM):
-                return StoreError(
-                    f"cannot write to {self.url}: permission denied; check the folder's owner and mode"
-                )
-            if exc.errno == errno.EROFS:
-                return StoreError(f"{self.url} is on a read-only filesystem")
-        return exc
-
-    # -- the snapshot-level operations ------------------------------------------------------
-
-    def exists(self, name: str) -> bool:
-        """Tell whether a payload or manifest of snapshot `name` is present."""
-        entries = self.entries()
-        return name in entries or manifest_name(name) in entries
-
-    def manifest_names(self, entries: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    def manifest_names(self, entries: dict[str, ObjectInfo] | None = None) -> list[str]:
         """Return the name of every snapshot that has a manifest object, valid or not."""
         listed = self.entries() if entries is None else entries
         return sorted(
@@ -165,107 +89,162 @@ class Store:
             if n.endswith(MANIFEST_SUFFIX) and not n.startswith(".")
         )
 
-    def snapshots(self) -> list[Snapshot]:
-        """Return every valid snapshot in the store, newest first; broken ones are logged."""
+    def listing(self) -> Listing:
+        """Read every manifest (bounded, never following links) and check it against its payload."""
         entries = self.entries()
         names = self.manifest_names(entries)
-        raw = self.read_many([manifest_name(n) for n in names])
+        readable = [n for n in names if entries[manifest_name(n)].regular]
+        raw = self._read_manifests([entries[manifest_name(n)] for n in readable])
         found: list[Snapshot] = []
-        for name in names:
-            data = raw[manifest_name(name)]
+        problems = [Problem(n, "its manifest is not a plain file") for n in names if n not in readable]
+        for name in readable:
             try:
-                if isinstance(data, Exception):
-                    raise ManifestError(f"cannot read it ({data})")
-                snap = Snapshot.from_json(data, expected_name=name)
-            except (ManifestError, ValueError) as exc:
-                log.warning("Database backup: ignoring manifest %r in %s: %s", name, self.url, exc)
+                try:
+                    snap = _parse(raw[manifest_name(name)], name)
+                except ManifestError:
+                    if manifest_name(name) not in self._cached:
+                        raise
+                    # A damaged cache never hides a snapshot: read the store's own copy.
+                    snap = _parse(self.medium.read_many([manifest_name(name)])[manifest_name(name)], name)
+            except (ManifestError, StoreError, OSError) as exc:
+                problems.append(Problem(name, str(exc)))
                 continue
             payload = entries.get(name)
-            if payload is None or payload.get("size") not in (None, snap.size):
-                log.warning(
-                    "Database backup: snapshot %r in %s has a missing or wrong-sized payload; "
-                    "run 'dbsnap verify %s'",
-                    name,
-                    self.url,
-                    name,
-                )
+            if payload is None or not payload.regular or payload.size not in (None, snap.size):
+                problems.append(Problem(name, "its payload is missing, not a plain file, or of another size"))
                 continue
             found.append(attrs.evolve(snap, store=self.url))
         found.sort(key=lambda s: (s.created_at, s.name), reverse=True)
-        return found
+        for problem in problems:
+            log.warning(
+                "Database backup: ignoring %s in %s: %s (dbsnap verify reports it)",
+                printable(problem.name),
+                self.url,
+                problem.reason,
+            )
+        return Listing(found, problems)
+
+    def _read_manifests(self, infos: list[ObjectInfo]) -> dict[str, bytes | Exception]:
+        """Read manifests; a remote store's come from the local cache if listed unchanged."""
+        self._cached = set()
+        if self.medium.local_path("") is not None:
+            return self.medium.read_many([i.name for i in infos])
+        cache = ManifestCache(self.key)
+        found: dict[str, bytes | Exception] = {}
+        for info in infos:
+            cached = cache.get(info)
+            if cached is not None:
+                found[info.name] = cached
+                self._cached.add(info.name)
+        fetched = self.medium.read_many([i.name for i in infos if i.name not in found])
+        by_name = {i.name: i for i in infos}
+        for name, data in fetched.items():
+            if isinstance(data, bytes):
+                cache.put(by_name[name], data)
+        cache.retain(infos)
+        return {**found, **fetched}
+
+    def snapshots(self) -> list[Snapshot]:
+        """Return every valid snapshot in the store, newest first; the others are logged."""
+        return self.listing().snapshots
 
     def get(self, name: str) -> Snapshot:
-        """Return snapshot `name` from its manifest, or raise SnapshotNotFound."""
+        """Return snapshot `name` from its manifest, or raise SnapshotNotFound / ManifestError."""
         validate_name(name)
-        data = self.read_many([manifest_name(name)])[manifest_name(name)]
+        data = self.medium.read_many([manifest_name(name)])[manifest_name(name)]
         if isinstance(data, FileNotFoundError):
             raise SnapshotNotFound(
                 f"no snapshot {name!r} in {self.url}; 'dbsnap list --store {self.url}' shows them"
             )
-        if isinstance(data, Exception):
-            raise StoreError(f"cannot read the manifest of {name!r} in {self.url}: {data}")
-        return attrs.evolve(Snapshot.from_json(data, expected_name=name), store=self.url)
+        return attrs.evolve(_parse(data, name), store=self.url)
+
+    def has(self, name: str) -> bool:
+        """Tell whether a payload or manifest of snapshot `name` is present."""
+        entries = self.entries()
+        return name in entries or manifest_name(name) in entries
+
+    def open_read(self, name: str) -> IO[bytes]:
+        """Open a payload for reading."""
+        return self.medium.open(name)
+
+    def local_path(self, name: str) -> str | None:
+        """Return a local path to a payload, or None if the store is remote."""
+        return self.medium.local_path(name)
+
+    def explain(self, exc: BaseException) -> BaseException:
+        """Translate a backend error into a one-line StoreError that says what to do."""
+        return self.medium.explain(exc)
 
     @contextlib.contextmanager
-    def writing(self, name: str) -> Iterator[PendingSnapshot]:
-        """Open a pending snapshot; commit it with `.commit()`, or it is removed on exit."""
-        from dbsnap.stores.pending import PendingSnapshot
-
+    def writing(self, name: str, token: str) -> Iterator[PendingSnapshot]:
+        """Open a pending snapshot for run `token`; commit it with `.commit()`, or it is removed on exit."""
         validate_name(name)
-        self.ensure_root()
-        pending = PendingSnapshot(self, name)
+        pending = PendingSnapshot(self.medium, name, token)
         try:
             yield pending
         finally:
             pending.cleanup()
 
-    def delete(self, snapshot: Snapshot) -> None:
+    def delete(self, snapshot: Snapshot, token: str) -> None:
         """Delete a snapshot: its manifest stops existing first, then the payload goes.
 
-        The manifest is renamed to a temporary name rather than deleted, so that a crash before
-        the payload is gone leaves a record that lets a later sweep remove the payload too.
+        A marker (a temporary manifest name of run `token`) is left first, so that a crash before the
+        payload is gone leaves the proof that lets a later sweep remove the payload too.
         """
-        tombstone = temp_name(manifest_name(snapshot.name))
-        try:
-            self.rename_noreplace(manifest_name(snapshot.name), tombstone)
-        except FileNotFoundError:
-            tombstone = ""
-        self.sync_dir()
+        marker = temp_name(manifest_name(snapshot.name), token)
+        if self.medium.commit == "rename":
+            try:
+                self.medium.rename(manifest_name(snapshot.name), marker)
+            except FileNotFoundError:
+                marker = ""
+        else:
+            self.medium.put(marker, b"{}")
+            self.medium.delete(manifest_name(snapshot.name))
         checkpoint("manifest-deleted")
-        self.remove(snapshot.name)
-        if tombstone:
-            self.remove(tombstone)
+        self.medium.delete(snapshot.name)
+        if marker:
+            self.medium.delete(marker)
 
-    def sweep(self, older_than: timedelta, now: float | None = None) -> list[str]:
-        """Remove the commit protocol's leftovers older than `older_than`; return their names."""
-        now = time.time() if now is None else now
-        limit = now - older_than.total_seconds()
+    def sweep(
+        self, min_age: timedelta, stale_after: float = DEFAULT_STALE, now: float | None = None
+    ) -> list[str]:
+        """Remove what runs that are gone left behind, if older than `min_age`; return the names.
+
+        Temporary objects carry their run's token: those of a run whose lock is alive are never
+        touched, however old (a dump may wait hours for a table lock). The listing is taken before
+        the live tokens are read, so a run that finishes meanwhile is seen alive or complete.
+        """
         entries = self.entries()
-
-        def stale(name: str) -> bool:
-            stamp = _mtime(entries.get(name, {}))
-            return stamp is not None and stamp <= limit
-
+        live = live_tokens(self.medium, stale_after)
+        limit = (time.time() if now is None else now) - min_age.total_seconds()
         swept: list[str] = []
-        for name in sorted(entries):
-            final = final_of_temp(name)
-            if final is None or not stale(name):
+        for name, info in sorted(entries.items()):
+            parsed = parse_temp(name)
+            if parsed is None:
+                continue
+            final, token = parsed
+            if token in live or (info.mtime is not None and info.mtime > limit):
                 continue
             if final.endswith(MANIFEST_SUFFIX):
                 payload = final[: -len(MANIFEST_SUFFIX)]
-                # A crash between renaming the payload and renaming its manifest left a payload
-                # that never became a snapshot; the temporary manifest proves dbsnap wrote it.
-                if payload in entries and final not in entries and stale(payload):
-                    self.remove(payload)
+                # The marker proves dbsnap wrote the payload; a payload that did become a snapshot
+                # (its manifest exists now) is left alone.
+                if payload in entries and is_valid_name(payload) and not self.medium.scan().get(final):
+                    self.medium.delete(payload)
                     swept.append(payload)
-            self.remove(name)
+                for upload in self.medium.incomplete_uploads().get(payload, []):
+                    self.medium.abort_upload(payload, upload)
+                    swept.append(f"{payload} (incomplete upload)")
+            self.medium.delete(name)
             swept.append(name)
         for name in swept:
             log.info("Database backup: swept leftover %r from %s", name, self.url)
         return swept
 
 
-@hookimpl
-def dbsnap_register_stores(register: Register) -> None:
-    """Register the generic store for in-memory filesystems (tests, experiments)."""
-    register("memory", Store.from_url)
+def _parse(data: bytes | Exception, name: str) -> Snapshot:
+    if isinstance(data, DbsnapError):
+        raise data
+    if isinstance(data, Exception):
+        raise StoreError(f"cannot read the manifest of {name!r}: {data}")
+    return Snapshot.from_json(data, expected_name=name)

@@ -11,6 +11,7 @@ from dbsnap.contrib.jobs import run_backup
 from dbsnap.exceptions import DbsnapError
 from dbsnap.output import human_size
 from dbsnap.redact import scrub
+from dbsnap.snapshotting import PartialSnapshotError
 
 
 class Command(BaseCommand):
@@ -29,6 +30,12 @@ class Command(BaseCommand):
         try:
             plan = backup_plan(options["database"], upload=options["upload"])
             outcome = run_backup(plan, name=options["filename"])
+        except PartialSnapshotError as exc:
+            for made in exc.result.snapshots:
+                self.stdout.write(
+                    f"Database backup created: {made.name} ({human_size(made.size)}) in {made.store}"
+                )
+            raise CommandError(f"Database backup incomplete: {scrub(str(exc))}", returncode=4) from None
         except DbsnapError as exc:
             raise CommandError(f"Database backup failed: {scrub(str(exc))}") from None
         snap = outcome.snapshot

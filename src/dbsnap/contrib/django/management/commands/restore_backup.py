@@ -7,9 +7,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from dbsnap.api import list_snapshots, restore
+from dbsnap.api import restore
+from dbsnap.config import Config
 from dbsnap.contrib.django.settings import backup_dir, database_url, offsite_url, upload_enabled
 from dbsnap.exceptions import DbsnapError, SnapshotNotFound
+from dbsnap.listing import find, survey
 from dbsnap.output import human_size, table
 from dbsnap.plugins import get_plugins
 from dbsnap.redact import scrub
@@ -49,9 +51,19 @@ class Command(BaseCommand):
 
     def _list(self) -> None:
         found: dict[str, tuple[Any, list[str]]] = {}
-        for where, url in self._places():
-            for snap in list_snapshots(url):
-                found.setdefault(snap.name, (snap, []))[1].append(where)
+        places = self._places()
+        stores = [open_store(url, get_plugins()) for _, url in places]
+        seen = survey(stores, Config.from_env().store_timeout)
+        where_of = {st.url: where for (where, _), st in zip(places, stores, strict=True)}
+        order = [where for where, _ in places]
+        for snap in seen.snapshots:
+            found.setdefault(snap.name, (snap, []))[1].append(where_of.get(snap.store, snap.store))
+        for _, wheres in found.values():
+            wheres.sort(key=lambda w: order.index(w) if w in order else len(order))
+        for url, error in seen.failures.items():
+            self.stderr.write(
+                f"Database backup: the {where_of.get(url, url)} store cannot be read: {scrub(str(error))}"
+            )
         if not found:
             self.stdout.write(f"No backups in {backup_dir()}.")
             return
@@ -69,18 +81,12 @@ class Command(BaseCommand):
 
     def _restore(self, name: str, alias: str, noinput: bool) -> None:
         target = database_url(alias)
-        source = None
-        for _where, url in self._places():
-            try:
-                open_store(url, get_plugins()).get(name)
-            except SnapshotNotFound:
-                continue
-            source = url
-            break
-        if source is None:
+        try:
+            source, _ = find(name, [open_store(url, get_plugins()) for _, url in self._places()])
+        except SnapshotNotFound:
             raise CommandError(
                 f"No backup named {name!r}; run 'manage.py restore_backup --list' to see them."
-            )
+            ) from None
         if not noinput:
             self.stdout.write(
                 f"WARNING: restoring {name} will replace ALL current data in the database {alias!r}.\n"
