@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+import dbsnap
 from dbsnap import hookimpl
 from dbsnap.plugins import get_plugins
 from tests.conftest import make_db
+from tests.s3server import S3Server
 from tests.sshserver import SshServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,3 +189,36 @@ def test_a_failed_offsite_copy_is_retried_as_a_copy_without_a_new_dump(
     assert done["snapshot"] == name and done["copied"] is True
     assert (remote / name).read_bytes() == (backups / name).read_bytes()
     assert sorted(p.name for p in remote.iterdir()) == [name, f"{name}.manifest.json"]
+
+
+def test_the_worker_writes_the_offsite_copy_to_s3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3: S3Server
+) -> None:
+    url = s3.url("celery")
+    with running_worker(tmp_path, monkeypatch, {"DBSNAP_OFFSITE": url, **s3.env()}) as (app, _):
+        done = app.send_task(TASK).get(timeout=120)
+    assert "snapshot" in done and len(done["stores"]) == 2, done
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    assert [s.name for s in dbsnap.list_snapshots(url)] == [done["snapshot"]]
+    dbsnap.verify(done["snapshot"], url)
+
+
+def test_a_local_only_backup_never_cancels_the_scheduled_offsite_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3: S3Server
+) -> None:
+    from dbsnap.contrib.celery import backup_database
+
+    db = make_db(tmp_path / "app.db", 20)
+    url = s3.url("skip-rule")
+    for key, value in {
+        **s3.env(),
+        "DATABASE_URL": f"sqlite:///{db}",
+        "BACKUP_DIR": str(tmp_path / "b"),
+    }.items():
+        monkeypatch.setenv(key, value)
+    manual = dbsnap.snapshot(f"sqlite:///{db}", str(tmp_path / "b"))  # a manual, local-only backup
+    monkeypatch.setenv("DBSNAP_OFFSITE", url)
+    first = backup_database.apply().get()
+    assert "snapshot" in first and first["snapshot"] != manual.name, first
+    assert "skipped" in backup_database.apply().get()  # now one reached every store: the next is skipped

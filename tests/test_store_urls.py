@@ -81,3 +81,11 @@ def test_a_snapshot_dated_in_the_future_is_flagged_and_never_the_latest(tmp_path
     assert Snapshot.from_json((store / f"{ahead.name}.manifest.json").read_text()).created_at > datetime.now(
         UTC
     )
+
+
+@pytest.mark.parametrize("label", ["a\x1b[31mred", "two\nlines", "tab\there", "del\x7f", " "])
+def test_labels_with_control_characters_are_refused(db: Path, tmp_path: Path, label: str) -> None:
+    result = run_cli("snapshot", f"sqlite:///{db}", "--store", str(tmp_path / "s"), "--label", label)
+    assert result.returncode == 2, result.stderr
+    assert "control characters" in result.stderr or "empty" in result.stderr
+    assert not (tmp_path / "s").exists()

@@ -92,7 +92,10 @@ class Config:
         database = env.get("DBSNAP_DATABASE_URL", "").strip() or env.get("DATABASE_URL", "").strip()
         store = env.get("DBSNAP_STORE", "").strip() or env.get("BACKUP_DIR", "").strip()
         stores = [store or DEFAULT_STORE]
-        if parse_bool("BACKUP_SFTP_ENABLED", env.get("BACKUP_SFTP_ENABLED", "")):
+        offsite = env.get("DBSNAP_OFFSITE", "").strip()
+        if offsite:
+            stores.append(offsite)
+        elif parse_bool("BACKUP_SFTP_ENABLED", env.get("BACKUP_SFTP_ENABLED", "")):
             stores.append(legacy_sftp_url(env))
         return cls(
             database=database or None,
