@@ -30,6 +30,7 @@ from benchmarks.peerenv import peer_python, project
 from benchmarks.sftp import openssh_put
 from benchmarks.sqlitedata import build as build_sqlite
 from tests.pgserver import PASSWORD, USER, Cluster, start_cluster
+from tests.s3server import S3Server, start_s3
 from tests.sshserver import USER as SFTP_USER
 from tests.sshserver import SshServer, start_sshd
 
@@ -41,9 +42,13 @@ BEGIN, END = "<!-- suite:begin -->", "<!-- suite:end -->"
 class Bench:
     """One run of the suite: the servers, a scratch folder, the rows measured so far."""
 
-    def __init__(self, cluster: Cluster, server: SshServer, work: Path, count: int, peer: Path) -> None:
+    def __init__(
+        self, cluster: Cluster, server: SshServer, s3: S3Server, work: Path, count: int, peer: Path, only: str
+    ) -> None:
         self.cluster = cluster
         self.server = server
+        self.s3 = s3
+        self.only = re.compile(only)
         self.work = work
         self.count = count
         self.peer = [str(peer), str(project(work) / "manage.py")]
@@ -56,12 +61,21 @@ class Bench:
         self.serial += 1
         return f"{stem}-{self.serial}"
 
-    def measure(self, label: str, ours: Callable[[], Run], base: Callable[[], Run]) -> Ratio:
-        """Measure one row, print it at once and keep it."""
+    def measure(self, label: str, ours: Callable[[], Run], base: Callable[[], Run]) -> Ratio | None:
+        """Measure one row (unless --only leaves it out), print it at once and keep it."""
+        if not self.only.search(label):
+            return None
         ratio = pairs(label, ours, base, self.count)
         self.rows.append(ratio.row())
         print(ratio.row(), flush=True)
         return ratio
+
+
+# What a user would write to upload a dump with boto3 (its managed, multipart upload_file).
+UPLOAD_FILE = """
+import sys, boto3
+boto3.client("s3").upload_file(sys.argv[1], sys.argv[2], sys.argv[3])
+"""
 
 
 def dbsnap(*args: str) -> list[str]:
@@ -118,7 +132,26 @@ def postgres_rows(bench: Bench, scale: int) -> None:
         return sequence(pg_dump(), openssh_put(server, bare, f"{server.remote}/{remote}/bare.pgdump"))
 
     bench.measure(f"{at}snapshot to local + SFTP / `pg_dump -Fc` then `sftp put`", both, dump_then_put)
+    s3_env = {**env, **bench.s3.env()}
+    s3_url = bench.s3.url(f"pg-{scale}")
+
+    def to_s3() -> Run:
+        return run_command(dbsnap("snapshot", "--store", s3_url), s3_env)
+
+    def dump_then_upload() -> Run:
+        upload = [sys.executable, "-c", UPLOAD_FILE, str(bare), bench.s3.bucket, f"bare/pg-{scale}.pgdump"]
+        return sequence(pg_dump(), run_command(upload, {**os.environ, **bench.s3.env()}))
+
+
+    bench.measure(f"{at}snapshot to S3 / `pg_dump -Fc` then boto3 `upload_file`", to_s3, dump_then_upload)
     target = cluster.createdb(f"{name}_target")
+    # With --only the snapshot rows may not have run: make the payloads the restore rows need.
+    if not list(store.glob("*.pgdump.zst")):
+        snapshot()()
+    if not list(store.glob("*.pgdump")):
+        snapshot("--codec", "none")()
+    if not bare.exists():
+        pg_dump()
     zstd_payload = next(p for p in sorted(store.glob("*.pgdump.zst")))
     plain_payload = next(p for p in sorted(store.glob("*.pgdump")))
 
@@ -276,22 +309,31 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--write", action="store_true", help=f"write the table into {DOC.relative_to(ROOT)}")
     parser.add_argument("--doc", type=Path, default=DOC, help="the page --write writes into")
+    parser.add_argument(
+        "--only", default="", metavar="REGEX", help="measure only the rows whose label matches"
+    )
+    parser.add_argument("--groups", default="postgres,sqlite", help="which groups of rows to build data for")
     args = parser.parse_args()
     command = " ".join(["python benchmarks/suite.py", *sys.argv[1:]])
     started = time.monotonic()
     peer = peer_python()
     cluster = start_cluster()
     server = start_sshd()
+    s3 = start_s3()
     work = Path(tempfile.mkdtemp(prefix="dbsnap-bench-"))
     try:
-        bench = Bench(cluster, server, work, args.pairs, peer)
+        bench = Bench(cluster, server, s3, work, args.pairs, peer, args.only)
         print(HEADER, flush=True)
+        groups = set(args.groups.split(","))
         for factor in (1, args.factor):
-            postgres_rows(bench, args.scale * factor)
-            sqlite_rows(bench, args.sqlite_megabytes * factor)
+            if "postgres" in groups:
+                postgres_rows(bench, args.scale * factor)
+            if "sqlite" in groups:
+                sqlite_rows(bench, args.sqlite_megabytes * factor)
     finally:
         cluster.stop()
         server.stop()
+        s3.stop()
         shutil.rmtree(work, ignore_errors=True)
     minutes = (time.monotonic() - started) / 60
     text = "\n".join(
