@@ -83,6 +83,15 @@ def dbsnap(*args: str) -> list[str]:
     return [sys.executable, "-m", "dbsnap", *args]
 
 
+def age_key(work: Path) -> tuple[str, Path]:
+    """An age identity made by age-keygen in `work`: (its public key, the identity file)."""
+    identity = work / "age-identity.txt"
+    if not identity.exists():
+        subprocess.run(["age-keygen", "-o", str(identity)], check=True, capture_output=True)
+    public = next(line.split()[-1] for line in identity.read_text().splitlines() if "public key" in line)
+    return public, identity
+
+
 def pgbench_database(bench: Bench, scale: int) -> tuple[str, str]:
     """Create and fill a pgbench database; return its dbsnap URL and its size on disk."""
     cluster = bench.cluster
@@ -142,8 +151,13 @@ def postgres_rows(bench: Bench, scale: int) -> None:
         upload = [sys.executable, "-c", UPLOAD_FILE, str(bare), bench.s3.bucket, f"bare/pg-{scale}.pgdump"]
         return sequence(pg_dump(), run_command(upload, {**os.environ, **bench.s3.env()}))
 
-
     bench.measure(f"{at}snapshot to S3 / `pg_dump -Fc` then boto3 `upload_file`", to_s3, dump_then_upload)
+    public, identity = age_key(work)
+    bench.measure(
+        f"{at}snapshot encrypted (`--encrypt-to`, zstd+age) / dbsnap snapshot (zstd)",
+        snapshot("--encrypt-to", public),
+        snapshot(),
+    )
     target = cluster.createdb(f"{name}_target")
     # With --only the snapshot rows may not have run: make the payloads the restore rows need.
     if not list(store.glob("*.pgdump.zst")):
@@ -173,6 +187,19 @@ def postgres_rows(bench: Bench, scale: int) -> None:
         restore_into(target),
         pg_restore,
     )
+    if not list(store.glob("*.pgdump.zst.age")):
+        snapshot("--encrypt-to", public)()
+    sealed = sorted(store.glob("*.pgdump.zst.age"))[0]
+    bench.measure(
+        f"{at}restore encrypted (`--identity`) / dbsnap restore (zstd)",
+        lambda: run_command(
+            dbsnap(
+                "restore", sealed.name, target, "--store", str(store), "--yes", "--identity", str(identity)
+            ),
+            env,
+        ),
+        restore_into(target),
+    )
     peer_env = {
         **os.environ, "PEER_ENGINE": "pg", "PEER_PG_NAME": name, "PEER_PG_USER": USER,
         "PEER_PG_PASSWORD": PASSWORD, "PEER_PG_PORT": str(cluster.port),
@@ -183,13 +210,15 @@ def postgres_rows(bench: Bench, scale: int) -> None:
         snapshot(),
         lambda: run_command([*bench.peer, "dbbackup", "-o", f"{bench.next_name('pg')}.dump"], peer_env),
     )
-    peer_dump = sorted((work / f"peer-pg-{scale}").glob("pg-*.dump"))[0].name
 
-    bench.measure(
-        f"{at}restore / django-dbbackup `dbrestore`",
-        restore_into(url),
-        lambda: run_command([*bench.peer, "dbrestore", "--noinput", "-i", peer_dump], peer_env),
-    )
+    def dbrestore() -> Run:
+        dumps = sorted((work / f"peer-pg-{scale}").glob("pg-*.dump"))
+        if not dumps:  # --only left the dbbackup row out; take one dump for this row
+            run_command([*bench.peer, "dbbackup", "-o", f"{bench.next_name('pg')}.dump"], peer_env)
+            dumps = sorted((work / f"peer-pg-{scale}").glob("pg-*.dump"))
+        return run_command([*bench.peer, "dbrestore", "--noinput", "-i", dumps[0].name], peer_env)
+
+    bench.measure(f"{at}restore / django-dbbackup `dbrestore`", restore_into(url), dbrestore)
     bench.notes.append(
         f"PostgreSQL {size} (pgbench scale {scale}): `pg_dump -Fc` {bare.stat().st_size / 1e6:.1f} MB, "
         f"dbsnap zstd {zstd_payload.stat().st_size / 1e6:.1f} MB, dbsnap `--codec none` "

@@ -26,10 +26,11 @@ def test_the_suite_measures_every_row_at_both_sizes_and_writes_the_page(tmp_path
     written = page.read_text()
     section = written.split("<!-- suite:begin -->")[1].split("<!-- suite:end -->")[0]
     rows = [m for m in map(ROW.match, section.splitlines()) if m]
-    # Eleven rows per size: PostgreSQL 7 (two snapshots, local + SFTP, S3, restore, two against
-    # django-dbbackup) and SQLite 4 (snapshot, restore, two against django-dbbackup).
-    assert len(rows) == 22, section
-    assert [m.group(1) for m in rows] == (["PostgreSQL"] * 7 + ["SQLite"] * 4) * 2
+    # Thirteen rows per size: PostgreSQL 9 (two snapshots, local + SFTP, S3, encrypted snapshot,
+    # restore, encrypted restore, two against django-dbbackup) and SQLite 4 (snapshot, restore, two
+    # against django-dbbackup).
+    assert len(rows) == 26, section
+    assert [m.group(1) for m in rows] == (["PostgreSQL"] * 9 + ["SQLite"] * 4) * 2
     assert all(float(m.group(2)) > 0 and int(m.group(3)) > 0 and int(m.group(4)) > 0 for m in rows)
     assert "python benchmarks/suite.py --scale 1" in section and "pg_dump (PostgreSQL)" in section
     assert written.split("<!-- suite:begin -->")[0] == original.split("<!-- suite:begin -->")[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dbsnap.listing import Survey, latest, list_snapshots, read_stores
 from dbsnap.restoring import restore
 from dbsnap.snapshotting import (
+    Encryption,
     PartialSnapshotError,
     SnapshotResult,
     copy_snapshot,
@@ -13,6 +14,7 @@ from dbsnap.snapshotting import (
 )
 
 __all__ = [
+    "Encryption",
     "PartialSnapshotError",
     "SnapshotResult",
     "Survey",

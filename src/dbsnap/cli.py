@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from dbsnap import api
+from dbsnap.agecodec import parse_recipients, read_recipients_file
 from dbsnap.cliparser import build_parser
 from dbsnap.config import Config
 from dbsnap.durations import Duration
@@ -102,6 +103,9 @@ def _close(progress: Any) -> None:
 def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
     """Take a snapshot into every store."""
     progress = _progress(args, "snapshot")
+    recipients = parse_recipients(args.encrypt_to or []) + (
+        read_recipients_file(args.recipients_file) if args.recipients_file else []
+    )
     try:
         result = api.snapshot_to_stores(
             args.database,
@@ -112,6 +116,7 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
             config=config,
             driver_options=_driver_options(args),
             progress=progress,
+            encryption=api.Encryption(tuple(recipients)) if recipients else None,
         )
     except api.PartialSnapshotError as exc:
         result = exc.result
@@ -191,7 +196,13 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     started = time.monotonic()
     try:
         snap = api.restore(
-            name, database, args.store, config=config, restore_options=options, progress=progress
+            name,
+            database,
+            args.store,
+            config=config,
+            restore_options=options,
+            progress=progress,
+            identity=args.identity,
         )
     finally:
         _close(progress)
@@ -238,7 +249,9 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         progress = _progress(args, f"verify {item}")
         shown = {"name": item, "store": where.url if not isinstance(where, list) else None}
         try:
-            done = verify(item, where, restore_into=scratch_on, config=config, progress=progress)
+            done = verify(
+                item, where, restore_into=scratch_on, config=config, progress=progress, identity=args.identity
+            )
             results.append(
                 {**shown, "store": done.snapshot.store, "ok": True, "error": None, "checks": done.checks}
             )

@@ -33,6 +33,15 @@ def _timeout(value: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def identity_opt(p: argparse.ArgumentParser) -> None:
+    """--identity, for the commands that may decrypt."""
+    p.add_argument(
+        "--identity",
+        metavar="FILE",
+        help="age identity file that decrypts encrypted snapshots (default $DBSNAP_AGE_IDENTITY_FILE)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for every command (the CLI reference is generated from it)."""
     parser = argparse.ArgumentParser(
@@ -61,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="snapshot name (default: LABEL-UTCTIME.EXT)")
     p.add_argument("--label", help="database label in the manifest (default: file stem or database name)")
     p.add_argument("--codec", help="compression codec (default: the driver's; see 'dbsnap plugins')")
+    p.add_argument(
+        "--encrypt-to",
+        action="append",
+        metavar="RECIPIENT",
+        help="encrypt with age to this public key (age1... or an SSH public key; repeatable; "
+        "default $DBSNAP_AGE_RECIPIENTS)",
+    )
+    p.add_argument(
+        "--recipients-file", metavar="FILE", help="encrypt to every recipient in FILE (as age -R reads it)"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     pg = p.add_argument_group("PostgreSQL options")
     pg.add_argument("--schema", action="append", metavar="PATTERN", help="dump only matching schemas")
@@ -84,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latest", action="store_true", help="restore the newest snapshot of the database")
     store_opt(p, many=True)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    identity_opt(p)
     p.add_argument(
         "--lock-timeout",
         type=_timeout,
@@ -104,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "target", nargs="*", metavar="NAME [DATABASE]", help="snapshot name; DATABASE for --restore"
     )
     p.add_argument("--all", action="store_true", help="verify every snapshot in the store")
+    identity_opt(p)
     p.add_argument(
         "--restore",
         action="store_true",

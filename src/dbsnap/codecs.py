@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, cast
 
@@ -72,10 +73,14 @@ class GzipCodec:
     name = "gzip"
     extension = ".gz"
 
+    def __init__(self, level: int = 6) -> None:
+        """Compress at `level` (1-9; 6 is gzip's own default)."""
+        self.level = level
+
     @contextmanager
     def encoder(self, sink: Sink) -> Iterator[Sink]:
         """Yield a sink that gzips into `sink`."""
-        with gzip.GzipFile(fileobj=cast(Any, sink), mode="wb", mtime=0) as out:
+        with gzip.GzipFile(fileobj=cast(Any, sink), mode="wb", mtime=0, compresslevel=self.level) as out:
             yield out
 
     @contextmanager
@@ -102,9 +107,43 @@ class NoCodec:
         yield source
 
 
+class Chain:
+    """Codec stages applied in order: the first next to the driver, the last next to the store.
+
+    Its name is the stages' names joined by "+" (``zstd+age``), which is how a manifest records it.
+    """
+
+    def __init__(self, stages: Sequence[Codec]) -> None:
+        """Apply `stages` in this order when encoding (and the reverse when decoding)."""
+        self.stages = [s for s in stages if s.name != "none"] or [NoCodec()]
+        self.name = "+".join(s.name for s in self.stages)
+        self.extension = "".join(s.extension for s in self.stages)
+
+    @contextmanager
+    def encoder(self, sink: Sink) -> Iterator[Sink]:
+        """Yield a sink that runs every stage, the last one writing into `sink`."""
+        with contextlib.ExitStack() as stack:
+            current = sink
+            for stage in reversed(self.stages):
+                current = stack.enter_context(stage.encoder(current))
+            yield current
+
+    @contextmanager
+    def decoder(self, source: Source) -> Iterator[Source]:
+        """Yield a source that undoes every stage, the last one first."""
+        with contextlib.ExitStack() as stack:
+            current = source
+            for stage in reversed(self.stages):
+                current = stack.enter_context(stage.decoder(current))
+            yield current
+
+
 @hookimpl
 def dbsnap_register_codecs(register: Register) -> None:
-    """Register the built-in codecs."""
-    register("zstd", ZstdCodec())
-    register("gzip", GzipCodec())
+    """Register the built-in codecs, as classes built for each run with the options they take."""
+    from dbsnap.agecodec import AgeCodec
+
+    register("zstd", ZstdCodec)
+    register("gzip", GzipCodec)
     register("none", NoCodec())
+    register("age", AgeCodec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import quote
@@ -75,6 +76,9 @@ class Config:
         lock_stale: Seconds without a heartbeat after which a lock is dead and taken over (a dead
             holder on this host: at once).
         store_timeout: Seconds a store may make no progress before it is dropped from a run.
+        recipients: age recipients every snapshot is encrypted to (none: not encrypted).
+        identity_file: The age identity file that decrypts for restores and deep verification.
+        encrypt: Which copies the Django/Celery job encrypts: ``all``, or ``offsite`` only.
     """
 
     database: str | None = None
@@ -84,6 +88,9 @@ class Config:
     lock_wait: float = 300.0
     lock_stale: float = 600.0
     store_timeout: float = 60.0
+    recipients: tuple[str, ...] = ()
+    identity_file: str | None = None
+    encrypt: str = "all"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -104,7 +111,29 @@ class Config:
             lock_wait=_seconds(env, "DBSNAP_LOCK_WAIT", "300"),
             lock_stale=_seconds(env, "DBSNAP_LOCK_STALE", "10m"),
             store_timeout=_seconds(env, "DBSNAP_STORE_TIMEOUT", "60"),
+            recipients=tuple(recipients_from_env(env)),
+            identity_file=env.get("DBSNAP_AGE_IDENTITY_FILE", "").strip() or None,
+            encrypt=_scope(env.get("DBSNAP_ENCRYPT", "").strip() or "all"),
         )
+
+
+def recipients_from_env(env: Mapping[str, str]) -> list[str]:
+    """DBSNAP_AGE_RECIPIENTS (comma- or newline-separated keys) and DBSNAP_AGE_RECIPIENTS_FILE."""
+    given = [r for r in re.split(r"[,\n]", env.get("DBSNAP_AGE_RECIPIENTS", "")) if r.strip()]
+    path = env.get("DBSNAP_AGE_RECIPIENTS_FILE", "").strip()
+    if not given and not path:
+        return []
+    from dbsnap.agecodec import parse_recipients, read_recipients_file
+
+    return parse_recipients(given) + (read_recipients_file(path) if path else [])
+
+
+def _scope(value: str) -> str:
+    if value not in ("all", "offsite"):
+        raise ConfigError(
+            f"DBSNAP_ENCRYPT={value!r}: use 'all' (every copy) or 'offsite' (the off-site copy only)"
+        )
+    return value
 
 
 def _seconds(env: Mapping[str, str], name: str, default: str) -> float:

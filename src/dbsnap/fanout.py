@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from dbsnap.codecs import Codec
 from dbsnap.exceptions import DbsnapError, StoreError
 from dbsnap.manifest import Snapshot
 from dbsnap.stores.lock import store_lock
 from dbsnap.stores.store import Store
-from dbsnap.streams import CHUNK
+from dbsnap.streams import CHUNK, HashingSink
 
 DEPTH = 4
 _END = b""
@@ -29,11 +30,19 @@ class Branch:
     """One store's part of a snapshot run, in its own thread."""
 
     def __init__(
-        self, shown: str, opener: Callable[[], Store], label: str, token: str, locking: tuple[float, float]
+        self,
+        shown: str,
+        opener: Callable[[], Store],
+        label: str,
+        token: str,
+        locking: tuple[float, float],
+        extra: Codec | None = None,
     ) -> None:
         """Start opening and locking the store that `opener` returns (`shown` names it until then).
 
         `locking` is (how long to wait for another run's lock, how long a silent lock lives).
+        `extra` is a codec stage only this store's copy goes through (age, to encrypt the off-site
+        copy only); the branch then hashes what it stores itself (`stored`).
         """
         self.url = shown
         self.store: Store | None = None
@@ -44,6 +53,8 @@ class Branch:
         self.ready = threading.Event()
         self.done = threading.Event()
         self._opener = opener
+        self.extra = extra
+        self.stored: tuple[int, str] | None = None
         self._label = label
         self._token = token
         self._locking = locking
@@ -78,9 +89,14 @@ class Branch:
                 if not isinstance(name, str):
                     return
                 with store.writing(name, self._token) as pending:
-                    while block := self._next_block():  # an empty block ends the payload
-                        pending.file.write(block)
-                        self.progress = time.monotonic()
+                    hashing = HashingSink(pending.file)
+                    with contextlib.ExitStack() as stages:
+                        sink = stages.enter_context(self.extra.encoder(hashing)) if self.extra else hashing
+                        while block := self._next_block():  # an empty block ends the payload
+                            sink.write(block)
+                            self.progress = time.monotonic()
+                    if self.extra is not None:
+                        self.stored = (hashing.size, hashing.hexdigest())
                     pending.finish()
                     self.progress = time.monotonic()
                     self._written.set()
@@ -150,6 +166,12 @@ class Branch:
         """End the branch at whatever stage it is: what it did not commit is removed, its lock released."""
         self._stopping.set()
         self._commands.put(None)
+
+    def refuse(self, why: str) -> None:
+        """Drop this store before anything is written to it."""
+        if self.error is None:
+            self.error = StoreError(why)
+        self.stop()
 
     def cut_off(self, why: str) -> None:
         """Drop this store from the run: record why and close its connection so its thread ends."""

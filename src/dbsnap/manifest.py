@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,10 @@ def _canonical(data: dict[str, Any]) -> str:
 def _checksum(data: dict[str, Any]) -> str:
     compact = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(compact.encode()).hexdigest()
+
+
+def _as_strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 def _utc(value: datetime) -> datetime:
@@ -50,6 +55,8 @@ class Snapshot:
         source: Where the database is, as its driver identifies it (SQLite: host and resolved
             path; PostgreSQL: host, port and database name); never a password. Empty in manifests
             written before dbsnap recorded it.
+        recipients: The public keys an encrypted payload (codec ``...+age``) was encrypted to;
+            never an identity.
         store: Where this snapshot was listed from (a redacted URL); not part of the manifest.
     """
 
@@ -64,7 +71,13 @@ class Snapshot:
     dbsnap_version: str = ""
     format: str = FORMAT
     source: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    recipients: tuple[str, ...] = attrs.field(default=(), converter=_as_strings)
     store: str = attrs.field(default="", eq=False)
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the payload is encrypted (an ``age`` stage in its codec chain)."""
+        return "age" in self.codec.split("+")
 
     @property
     def identity(self) -> str:
@@ -85,6 +98,7 @@ class Snapshot:
             "driver_info": self.driver_info,
             "dbsnap_version": self.dbsnap_version,
             **({"source": self.source} if self.source else {}),
+            **({"recipients": list(self.recipients)} if self.recipients else {}),
         }
 
     def to_json(self) -> str:
@@ -154,6 +168,9 @@ class Snapshot:
             for k, v in source.items()
         ):
             raise ManifestError("manifest field 'source' must be an object of strings and numbers")
+        recipients = data.get("recipients", [])
+        if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+            raise ManifestError("manifest field 'recipients' must be a list of strings")
         try:
             created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
             if created.tzinfo is None:
@@ -174,6 +191,7 @@ class Snapshot:
             dbsnap_version=data.get("dbsnap_version", ""),
             format=fmt,
             source=source,
+            recipients=tuple(recipients),
         )
 
 

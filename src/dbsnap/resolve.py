@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from dbsnap.codecs import Codec
+from dbsnap.codecs import Chain, Codec
 from dbsnap.config import Config, parse_bool
 from dbsnap.drivers.base import Driver
 from dbsnap.environ import environ
@@ -83,22 +84,43 @@ def fsspec_protocol(url: str) -> str:
 
 
 def open_store(store: str | Store | Medium, plugins: Plugins, **options: Any) -> Store:
-    """Return the snapshot store for a URL, a medium, or the Store given."""
+    """Return the snapshot store for a URL, a medium, or the Store given.
+
+    A URL's ``encrypt=required`` query option (``s3://bucket/app?encrypt=required``,
+    ``file:///srv/backups?encrypt=required``) makes the store refuse snapshots in clear.
+    """
     if isinstance(store, Store):
         return store
-    return Store(open_medium(store, plugins, **options))
+    required = False
+    if isinstance(store, str) and "://" in store and "?" in store:
+        base, _, query = store.partition("?")
+        kept = [part for part in query.split("&") if part and part != "encrypt=required"]
+        required = len(kept) < len([p for p in query.split("&") if p])
+        store = f"{base}?{'&'.join(kept)}" if kept else base
+    return Store(open_medium(store, plugins, **options), require_encryption=required)
 
 
-def get_codec(name: str, plugins: Plugins) -> Codec:
-    """Return the codec registered as `name`."""
+def get_codec(name: str, plugins: Plugins, **options: Any) -> Codec:
+    """Return the codec (or chain, ``zstd+age``) registered as `name`, built with the `options` it takes.
+
+    A codec registered as a class is built for each run with the options its constructor accepts
+    (age: recipients, identities); one registered as an object is used as it is.
+    """
     codecs = plugins.codecs()
-    registration = codecs.get(name)
-    if registration is None:
-        raise UnknownSchemeError(
-            f"no codec named {name!r} (installed codecs: {', '.join(sorted(codecs)) or 'none'})"
-        )
-    codec: Codec = registration.factory
-    return codec
+    stages: list[Codec] = []
+    for part in name.split("+"):
+        registration = codecs.get(part)
+        if registration is None:
+            raise UnknownSchemeError(
+                f"no codec named {part!r} (installed codecs: {', '.join(sorted(codecs)) or 'none'})"
+            )
+        factory = registration.factory
+        if isinstance(factory, type):
+            accepted = inspect.signature(factory).parameters
+            stages.append(factory(**{k: v for k, v in options.items() if k in accepted}))
+        else:
+            stages.append(factory)
+    return stages[0] if len(stages) == 1 else Chain(stages)
 
 
 StoreArg = str | Store | Sequence[str | Store] | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from dbsnap.agecodec import check_identity, decoding_codec
 from dbsnap.context import Context
 from dbsnap.exceptions import DriverMismatchError
 from dbsnap.fetch import verified_payload
@@ -27,8 +28,12 @@ def restore(
     driver_options: dict[str, Any] | None = None,
     restore_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    identity: str | None = None,
 ) -> Snapshot:
-    """Check a snapshot's bytes, then replace `database`'s content with it; return the snapshot."""
+    """Check a snapshot's bytes, then replace `database`'s content with it; return the snapshot.
+
+    An encrypted snapshot needs `identity` (an age identity file; default DBSNAP_AGE_IDENTITY_FILE).
+    """
     ctx = Context.of(config, plugins)
     driver = open_driver(database or ctx.config.database or "", ctx.plugins, **(driver_options or {}))
     name = name_or_snapshot.name if isinstance(name_or_snapshot, Snapshot) else name_or_snapshot
@@ -38,9 +43,11 @@ def restore(
             f"snapshot {snap.name!r} was made by the {snap.driver} driver and cannot be restored "
             f"into a {driver.name} database ({redact_url(driver.url)})"
         )
-    codec = get_codec(snap.codec, ctx.plugins)
+    identity = identity or ctx.config.identity_file
+    codec = decoding_codec(snap, ctx.plugins, identity, get_codec)
     log.info("Database backup: restoring %s into %s", snap.name, redact_url(driver.url))
     with verified_payload(st, snap, progress) as path:
+        check_identity(snap, path, codec, identity)
         driver.restore(path, codec, **(restore_options or {}))
     log.info("Database backup: restored %s into %s", snap.name, redact_url(driver.url))
     ctx.plugins.restore_finished(snap, redact_url(driver.url))

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from dbsnap.agecodec import check_identity, decoding_codec
 from dbsnap.context import Context
 from dbsnap.exceptions import DbsnapError, DriverMismatchError
 from dbsnap.fetch import check_stored, verified_payload
@@ -47,11 +48,14 @@ def verify(
     config: Any = None,
     plugins: Plugins | None = None,
     progress: Progress | None = None,
+    identity: str | None = None,
 ) -> Verification:
     """Re-hash a snapshot's stored bytes against its manifest, and let its driver read it.
 
     With `restore_into` (a database URL), also restore it into a scratch database on that server
     (or a temporary file for SQLite) and check it there. Raises VerificationError if anything is off.
+    An encrypted snapshot is checked by its stored bytes without `identity`; its content is checked
+    (and restored) only with one.
     """
     ctx = Context.of(config, plugins)
     plugins = ctx.plugins
@@ -71,13 +75,18 @@ def verify(
         restore_check = getattr(driver, "verify_restore", None)
         if restore_check is None:
             raise DbsnapError(f"the {driver.name} driver cannot verify by restoring")
-    if restore_check is None and not hasattr(cls, "check_payload"):
+    identity = identity or ctx.config.identity_file
+    readable = hasattr(cls, "check_payload") and (identity is not None or not snap.encrypted)
+    if snap.encrypted and identity is None and hasattr(cls, "check_payload"):
+        checks["note"] = "encrypted: its content was not checked (no identity; DBSNAP_AGE_IDENTITY_FILE)"
+    if restore_check is None and not readable:
         check_stored(st, snap, progress)
     else:
-        codec = get_codec(snap.codec, plugins)
+        codec = decoding_codec(snap, plugins, identity, get_codec)
         # verified_payload hashes as it reads (in place, or while downloading): one pass, not two.
         with verified_payload(st, snap, progress) as path:
-            if hasattr(cls, "check_payload"):
+            check_identity(snap, path, codec, identity)
+            if readable:
                 checks.update(cls.check_payload(path, codec))
             if restore_check is not None:
                 checks["restore"] = restore_check(path, codec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -17,7 +18,7 @@ from dbsnap.pruning import prune
 from dbsnap.redact import scrub
 from dbsnap.resolve import open_driver, open_store
 from dbsnap.retention import Policy
-from dbsnap.snapshotting import PartialSnapshotError, copy_snapshot, snapshot_to_stores
+from dbsnap.snapshotting import Encryption, PartialSnapshotError, copy_snapshot, snapshot_to_stores
 from dbsnap.stores.lock import store_lock
 from dbsnap.stores.store import Store
 
@@ -34,6 +35,7 @@ class BackupPlan:
         offsite: The off-site store URL (SFTP), or None when none is configured.
         policy: The rotation policy (BACKUP_RETENTION_COUNT is keep_last).
         label: The database label, or None for the driver's default.
+        encryption: Who the copies are encrypted to, and which (None: not encrypted).
     """
 
     database: str
@@ -41,6 +43,7 @@ class BackupPlan:
     offsite: str | None
     policy: Policy
     label: str | None = None
+    encryption: Encryption | None = None
 
 
 @attrs.frozen
@@ -65,7 +68,19 @@ def plan_from_config(config: Config, *, offsite: bool) -> BackupPlan:
     if not config.database:
         raise ValueError("no database configured; set DATABASE_URL or DBSNAP_DATABASE_URL")
     extra = config.stores[1] if offsite and len(config.stores) > 1 else None
-    return BackupPlan(config.database, config.stores[0], extra, config.policy)
+    return BackupPlan(
+        config.database, config.stores[0], extra, config.policy, None, encryption_for(config, extra)
+    )
+
+
+def encryption_for(config: Config, offsite: str | None, recipients: Sequence[str] = ()) -> Encryption | None:
+    """The job's encryption: the recipients given (else the configured ones), all copies or off-site only."""
+    chosen = tuple(recipients) or config.recipients
+    if not chosen:
+        return None
+    if config.encrypt == "offsite":
+        return Encryption(chosen, (offsite,) if offsite else ())
+    return Encryption(chosen)
 
 
 def complete(stores: list[Store], ident: str) -> Snapshot | None:
@@ -123,7 +138,13 @@ def _backup(plan: BackupPlan, label: str, name: str | None, ctx: Context) -> Bac
     log.info("Database backup: creating a snapshot of %s", label)
     try:
         result = snapshot_to_stores(
-            plan.database, stores, name=name, label=label, config=ctx.config, plugins=ctx.plugins
+            plan.database,
+            stores,
+            name=name,
+            label=label,
+            config=ctx.config,
+            plugins=ctx.plugins,
+            encryption=plan.encryption,
         )
     except PartialSnapshotError as exc:
         made = exc.result.snapshots[0]
@@ -166,8 +187,17 @@ def _rotate(plan: BackupPlan, stores: list[str], made: Snapshot, ctx: Context) -
 def finish_upload(
     plan: BackupPlan, name: str, stores: list[str], *, plugins: Plugins | None = None
 ) -> list[Snapshot]:
-    """Copy a committed snapshot from the local folder to `stores` (those it did not reach); no new dump."""
-    return [copy_snapshot(name, plan.local, url, plugins=plugins) for url in stores]
+    """Copy a committed snapshot from the local folder to `stores` (those it did not reach); no new dump.
+
+    A store the plan encrypts for alone gets the copy encrypted on the way.
+    """
+    copies = []
+    for url in stores:
+        encryption = plan.encryption
+        encrypt = encryption is not None and encryption.stores is not None and url in encryption.stores
+        recipients = encryption.recipients if encryption is not None and encrypt else ()
+        copies.append(copy_snapshot(name, plan.local, url, plugins=plugins, encrypt_to=recipients))
+    return copies
 
 
 def upload_existing(plan: BackupPlan, name: str, *, plugins: Plugins | None = None) -> Snapshot:

@@ -54,9 +54,10 @@ class Listing:
 class Store:
     """A folder of snapshots on a medium."""
 
-    def __init__(self, medium: Medium) -> None:
-        """Manage the snapshots in `medium`."""
+    def __init__(self, medium: Medium, *, require_encryption: bool = False) -> None:
+        """Manage the snapshots in `medium`; with `require_encryption`, refuse snapshots in clear."""
         self.medium = medium
+        self.require_encryption = require_encryption
         self.url = medium.url
         self.key = medium.key
         self._cached: set[str] = set()

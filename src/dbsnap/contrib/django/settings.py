@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import attrs
+
+from dbsnap.agecodec import parse_recipients
 from dbsnap.config import Config, legacy_sftp_url, parse_bool
-from dbsnap.contrib.jobs import BackupPlan
+from dbsnap.contrib.jobs import BackupPlan, encryption_for
 from dbsnap.environ import environ
 from dbsnap.exceptions import ConfigError, MissingExtraError
 from dbsnap.retention import Policy
+from dbsnap.snapshotting import Encryption
 
 try:
     from django.conf import settings
@@ -103,4 +107,18 @@ def backup_plan(alias: str = "default", *, upload: bool) -> BackupPlan:
             "--upload needs an SFTP store: set BACKUP_SFTP_HOST and BACKUP_SFTP_USER (and "
             "BACKUP_SFTP_PASSWORD or DBSNAP_SFTP_KEY_FILE), or settings.DBSNAP['OFFSITE']"
         )
-    return BackupPlan(database_url(alias), backup_dir(), offsite, policy(), _dbsnap().get("LABEL"))
+    return BackupPlan(
+        database_url(alias), backup_dir(), offsite, policy(), _dbsnap().get("LABEL"), encryption(offsite)
+    )
+
+
+def encryption(offsite: str | None) -> Encryption | None:
+    """The plan's encryption: DBSNAP["ENCRYPT_TO"] (age recipients) and DBSNAP["ENCRYPT"] ("all" or
+    "offsite"), else DBSNAP_AGE_RECIPIENTS and DBSNAP_ENCRYPT."""
+    settings_dict = _dbsnap()
+    config = Config.from_env()
+    scope = str(settings_dict.get("ENCRYPT", config.encrypt))
+    if scope not in ("all", "offsite"):
+        raise ConfigError(f"settings.DBSNAP['ENCRYPT'] is {scope!r}; use 'all' or 'offsite'")
+    recipients = parse_recipients(settings_dict.get("ENCRYPT_TO", ()))
+    return encryption_for(attrs.evolve(config, encrypt=scope), offsite, recipients)
