@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -98,13 +99,21 @@ def test_unknown_scheme_lists_installed_drivers(plugins: Plugins, tmp_path: Path
         dbsnap.snapshot("oracle://db", str(tmp_path), plugins=plugins)
 
 
-def _fake_distribution(root: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]) -> None:
+def _fake_distribution(
+    root: Path,
+    dist: str,
+    entry_points: dict[str, str],
+    modules: dict[str, str],
+    group: str = "dbsnap",
+    requires: tuple[str, ...] = (),
+) -> None:
     # Wheels name the folder with underscores; a dash would make it look like "dbsnap" itself.
     info = root / f"{dist.replace('-', '_')}-1.0.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    extras = "".join(f"Requires-Dist: {r}\n" for r in requires)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n{extras}")
     lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[dbsnap]\n{lines}\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{lines}\n")
     for module, source in modules.items():
         (root / f"{module}.py").write_text(textwrap.dedent(source))
 
@@ -193,3 +202,80 @@ def test_plugins_register_codecs_and_stores(plugins: Plugins, db: Path) -> None:
     assert table_dump(db) == before
     assert plugins.codecs()["xor"].dist == "tests"
     assert plugins.stores()["testmem"].plugin == "storage-and-codec"
+
+
+def test_every_event_hook_fires_through_pluggy(plugins: Plugins, db: Path, store: Path) -> None:
+    heard: list[str] = []
+
+    class Listener:
+        @hookimpl
+        def dbsnap_snapshot_started(self, database: str) -> None:
+            heard.append(f"started {database}")
+
+        @hookimpl
+        def dbsnap_drill_finished(self, record: dict[str, Any]) -> None:
+            heard.append(f"drill {record['ok']}")
+
+        @hookimpl
+        def dbsnap_drill_failed(self, database: str, error: BaseException, store: str | None) -> None:
+            heard.append(f"drill failed {database} {store is not None}")
+
+    plugins.register(Listener(), name="listener")
+    traced: list[str] = []
+    undo = plugins.pm.add_hookcall_monitoring(lambda name, *_: traced.append(name), lambda *_: None)
+    snap = dbsnap.snapshot(f"sqlite:///{db}", str(store), plugins=plugins)
+    dbsnap.drill(f"sqlite:///{db}", str(store), plugins=plugins)
+    payload = store / snap.name
+    payload.write_bytes(payload.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(dbsnap.VerificationError):
+        dbsnap.drill(f"sqlite:///{db}", str(store), plugins=plugins)
+    undo()
+    assert heard == ["started app", "drill True", "drill False", "drill failed app True"]
+    assert {"dbsnap_snapshot_started", "dbsnap_drill_finished", "dbsnap_drill_failed"} <= set(traced)
+
+
+def test_a_url_loads_only_its_own_plugin_module() -> None:
+    heavy = [
+        "dbsnap.drivers.postgres", "dbsnap.drivers.sqlite", "dbsnap.stores.sftp", "dbsnap.stores.s3",
+        "dbsnap.notify.webhook", "dbsnap.notify.email", "pluggy", "psycopg", "asyncssh", "s3fs",
+    ]  # fmt: skip
+    code = (
+        "import sys\n"
+        "from dbsnap.plugins import create_plugins\n"
+        "from dbsnap.resolve import open_store\n"
+        "open_store('./backups', create_plugins())\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_plugin_whose_extra_is_missing_says_how_to_install_it_first(tmp_path: Path) -> None:
+    _fake_distribution(
+        tmp_path,
+        "dbsnap-needy",
+        {"needy": "dbsnap_needy_mod:NeedyMedium [cloud]"},
+        {"dbsnap_needy_mod": "class NeedyMedium:\n    pass\n"},
+        group="dbsnap.stores",
+        requires=('no-such-package-dbsnap-test>=1; extra == "cloud"',),
+    )
+    listed = _cli(tmp_path, "plugins", "--json")
+    row = next(r for r in json.loads(listed.stdout)["plugins"] if r["name"] == "needy")
+    assert row["usable"] is False and row["missing"] == ["no-such-package-dbsnap-test"]
+    assert row["install"] == "pip install 'dbsnap-needy[cloud]'"
+    used = _cli(tmp_path, "list", "--store", "needy://bucket/x")
+    assert used.returncode == 1
+    assert "pip install 'dbsnap-needy[cloud]'" in used.stderr
+
+
+def test_a_typed_entry_point_clash_between_distributions_names_both(tmp_path: Path) -> None:
+    _fake_distribution(
+        tmp_path,
+        "dbsnap-other-sqlite",
+        {"sqlite": "dbsnap_other_sqlite:Driver"},
+        {"dbsnap_other_sqlite": "class Driver:\n    name = 'sqlite'\n"},
+        group="dbsnap.drivers",
+    )
+    result = _cli(tmp_path, "snapshot", "sqlite:///x.db", "--store", str(tmp_path / "s"))
+    assert result.returncode == 1
+    assert "provided by two distributions, dbsnap-other-sqlite and dbsnap;" in result.stderr

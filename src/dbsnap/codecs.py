@@ -11,7 +11,6 @@ from typing import Any, Protocol, cast
 
 import zstandard
 
-from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.streams import Sink, Source
 
 
@@ -136,14 +135,3 @@ class Chain:
             for stage in reversed(self.stages):
                 current = stack.enter_context(stage.decoder(current))
             yield current
-
-
-@hookimpl
-def dbsnap_register_codecs(register: Register) -> None:
-    """Register the built-in codecs, as classes built for each run with the options they take."""
-    from dbsnap.agecodec import AgeCodec
-
-    register("zstd", ZstdCodec)
-    register("gzip", GzipCodec)
-    register("none", NoCodec())
-    register("age", AgeCodec)

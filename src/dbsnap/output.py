@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from dbsnap.api import SnapshotResult
-from dbsnap.listing import in_future
-from dbsnap.manifest import Snapshot
 from dbsnap.names import printable
-from dbsnap.pruning import PruneResult
 from dbsnap.redact import scrub
+
+if TYPE_CHECKING:
+    from dbsnap.manifest import Snapshot
+    from dbsnap.pruning import PruneResult
+    from dbsnap.results import SnapshotResult
+
+FUTURE_GRACE_SECONDS = 300  # as dbsnap.retention.FUTURE_GRACE
+
+
+def in_future(snap: Snapshot) -> bool:
+    """Tell whether a snapshot is dated after now (a host with a wrong clock)."""
+    return (snap.created_at - datetime.now(UTC)).total_seconds() > FUTURE_GRACE_SECONDS
 
 
 def human_size(size: int) -> str:
@@ -22,12 +29,6 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{size} B"
-
-
-def emit_json(data: Any) -> None:
-    """Print `data` as indented JSON on stdout."""
-    json.dump(data, sys.stdout, indent=2, sort_keys=False, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 def snapshot_json(snap: Snapshot) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from dbsnap.codecs import Chain, Codec
 from dbsnap.config import Config, parse_bool
-from dbsnap.drivers.base import Driver
+from dbsnap.drivers.base import Driver, coerce_options
 from dbsnap.environ import environ
 from dbsnap.exceptions import ConfigError, DbsnapError, UnknownSchemeError
 from dbsnap.plugins import Plugins
@@ -18,30 +18,46 @@ from dbsnap.stores.media import Medium
 from dbsnap.stores.store import Store
 
 
-def open_driver(url: str, plugins: Plugins, **options: Any) -> Driver:
-    """Return the driver for database `url`, chosen by its scheme."""
+def open_driver(url: str, plugins: Plugins, *, codec: str | None = None, **options: Any) -> Driver:
+    """Return the driver for database `url`, chosen by its scheme, built with `codec` and its options.
+
+    The options are checked against those the driver declares for snapshots (command-line strings
+    are converted to their types); `codec` reaches a driver whose constructor takes it.
+    """
     if not isinstance(url, str) or not url.strip():
         raise ConfigError("no database given; pass a URL such as sqlite:///app.db or set DBSNAP_DATABASE_URL")
     try:
         scheme = urlsplit(url).scheme.lower()
     except ValueError as exc:
         raise ConfigError(f"database URL {redact_url(url)!r} is malformed ({exc})") from None
-    drivers = plugins.drivers()
     if "://" not in url or not scheme:
         raise ConfigError(
             f"database {redact_url(url)!r} is not a URL; write sqlite:///path/to.db (relative), "
             "sqlite:////abs/path.db or postgresql://user@host/db"
         )
     base = scheme.split("+", 1)[0]
-    registration = drivers.get(scheme) or drivers.get(base)
+    registration = plugins.find("driver", scheme) or plugins.find("driver", base)
     if registration is None:
-        installed = ", ".join(sorted(drivers)) or "none"
+        installed = ", ".join(sorted(plugins.drivers())) or "none"
         raise UnknownSchemeError(
             f"no driver for {scheme}:// URLs (installed drivers: {installed}); "
             "install the plugin that provides it"
         )
-    driver: Driver = registration.factory(url, **options)
+    registration.require()
+    factory = registration.factory
+    options = coerce_options(getattr(factory, "options", None), options, "snapshot", registration.name)
+    if _takes(factory, "codec"):
+        options["codec"] = codec
+    driver: Driver = factory(url, **options)
     return driver
+
+
+def _takes(factory: Any, keyword: str) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return keyword in parameters
 
 
 UNVETTED = "DBSNAP_UNVETTED_FSSPEC_STORES"
@@ -59,12 +75,12 @@ def open_medium(store: str | Medium, plugins: Plugins, **options: Any) -> Medium
         raise ConfigError("the store is empty; give a folder such as ./backups or a URL")
     chained = "::" in store
     protocol = "file" if "://" not in store and not chained else fsspec_protocol(store)
-    stores = plugins.stores()
-    registration = None if chained else stores.get(protocol)
+    registration = None if chained else plugins.find("store", protocol)
     if registration is not None:
+        registration.require()
         opened = registration.factory(store, **options)
         return opened.medium if isinstance(opened, Store) else opened
-    installed = ", ".join(sorted(stores)) or "none"
+    installed = ", ".join(sorted(plugins.stores())) or "none"
     if parse_bool(UNVETTED, environ().get(UNVETTED, "")):
         from dbsnap.stores.unvetted import UnvettedMedium
 
@@ -87,17 +103,21 @@ def open_store(store: str | Store | Medium, plugins: Plugins, **options: Any) ->
     """Return the snapshot store for a URL, a medium, or the Store given.
 
     A URL's ``encrypt=required`` query option (``s3://bucket/app?encrypt=required``,
-    ``file:///srv/backups?encrypt=required``) makes the store refuse snapshots in clear.
+    ``file:///srv/backups?encrypt=required``) makes the store refuse snapshots in clear;
+    ``create=parents`` lets a snapshot create the store's missing parent folders too.
     """
     if isinstance(store, Store):
         return store
-    required = False
-    if isinstance(store, str) and "://" in store and "?" in store:
+    taken: set[str] = set()
+    if isinstance(store, str) and "://" in store and "?" in store:  # a folder path may hold a "?"
         base, _, query = store.partition("?")
-        kept = [part for part in query.split("&") if part and part != "encrypt=required"]
-        required = len(kept) < len([p for p in query.split("&") if p])
+        parts = [part for part in query.split("&") if part]
+        taken = {part for part in parts if part in ("encrypt=required", "create=parents")}
+        kept = [part for part in parts if part not in taken]
         store = f"{base}?{'&'.join(kept)}" if kept else base
-    return Store(open_medium(store, plugins, **options), require_encryption=required)
+    medium = open_medium(store, plugins, **options)
+    medium.create_parents = "create=parents" in taken
+    return Store(medium, require_encryption="encrypt=required" in taken)
 
 
 def get_codec(name: str, plugins: Plugins, **options: Any) -> Codec:
@@ -106,14 +126,13 @@ def get_codec(name: str, plugins: Plugins, **options: Any) -> Codec:
     A codec registered as a class is built for each run with the options its constructor accepts
     (age: recipients, identities); one registered as an object is used as it is.
     """
-    codecs = plugins.codecs()
     stages: list[Codec] = []
     for part in name.split("+"):
-        registration = codecs.get(part)
+        registration = plugins.find("codec", part)
         if registration is None:
-            raise UnknownSchemeError(
-                f"no codec named {part!r} (installed codecs: {', '.join(sorted(codecs)) or 'none'})"
-            )
+            installed = ", ".join(sorted(plugins.codecs())) or "none"
+            raise UnknownSchemeError(f"no codec named {part!r} (installed codecs: {installed})")
+        registration.require()
         factory = registration.factory
         if isinstance(factory, type):
             accepted = inspect.signature(factory).parameters

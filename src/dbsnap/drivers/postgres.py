@@ -7,14 +7,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from dbsnap.codecs import Codec
+from dbsnap.drivers.base import (
+    CHECK_PAYLOAD,
+    PARALLEL_RESTORE,
+    QUERIES,
+    SOURCE,
+    VERIFY_RESTORE,
+    DriverOption,
+)
 from dbsnap.drivers.pgargs import check_dump_args
 from dbsnap.drivers.pgconn import PgTarget, ServerFacts, check_versions, find_tool
+from dbsnap.drivers.pgplain import is_plain
 from dbsnap.drivers.pgrestore import DEFAULT_LOCK_TIMEOUT, restore_in_place, wipe
-from dbsnap.drivers.pgscratch import MAINTENANCE_DB, scratch_database
+from dbsnap.drivers.pgscratch import MAINTENANCE_DB, run_queries, scratch_database
 from dbsnap.drivers.pgtoc import archive_input, missing_tables, toc_tables
 from dbsnap.drivers.process import Tool
 from dbsnap.exceptions import ConfigError, DriverError, VerificationError
-from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.streams import Sink
 
 log = logging.getLogger("dbsnap")
@@ -43,11 +51,29 @@ class PostgresDriver:
     # zstd over pg_dump --compress=0 was faster than pg_dump's own zlib and a third of its size on
     # the benchmark (docs/performance.md); asking for --compress keeps pg_dump's compression instead.
     default_codec = "zstd"
+    capabilities = frozenset({VERIFY_RESTORE, CHECK_PAYLOAD, QUERIES, PARALLEL_RESTORE, SOURCE})
+    options = (
+        DriverOption("schemas", "list", None, "dump only schemas matching this pattern (--schema)"),
+        DriverOption("exclude_schemas", "list", None, "do not dump matching schemas (--exclude-schema)"),
+        DriverOption("tables", "list", None, "dump only tables matching this pattern (--table)"),
+        DriverOption("exclude_tables", "list", None, "do not dump matching tables (--exclude-table)"),
+        DriverOption("compress", "int", None, "pg_dump's own compression 0-9 (implies codec none)"),
+        DriverOption("extra_args", "list", None, "one more pg_dump argument (--pg-dump-arg)"),
+        DriverOption("jobs", "int", None, "parallel pg_restore workers; not one transaction", ("restore",)),
+        DriverOption("no_owner", "bool", False, "do not restore object owners", ("restore",)),
+        DriverOption("no_privileges", "bool", False, "do not restore grants", ("restore",)),
+        DriverOption("create", "bool", False, "create the database if it does not exist", ("restore",)),
+        DriverOption(
+            "lock_timeout", "duration", DEFAULT_LOCK_TIMEOUT, "give up after waiting this long for locks",
+            ("restore",),
+        ),
+    )  # fmt: skip
 
     def __init__(
         self,
         url: str,
         *,
+        codec: str | None = None,
         schemas: Sequence[str] | None = None,
         exclude_schemas: Sequence[str] | None = None,
         tables: Sequence[str] | None = None,
@@ -55,7 +81,7 @@ class PostgresDriver:
         compress: int | None = None,
         extra_args: Sequence[str] | None = None,
     ) -> None:
-        """Parse `url`; the options narrow or tune pg_dump."""
+        """Parse `url`; `codec` will encode the dump; the options narrow or tune pg_dump."""
         self.target = PgTarget.parse(url)
         self.url = self.target.redacted
         if compress is not None and not (isinstance(compress, int) and 0 <= compress <= 9):
@@ -63,6 +89,12 @@ class PostgresDriver:
         self.compress = compress
         if compress is not None:
             self.default_codec = "none"
+        self.codec = codec or self.default_codec
+        if self.codec != "none" and compress:
+            raise ConfigError(
+                f"--compress {compress} is pg_dump's own compression, used only with --codec none; "
+                f"the {self.codec} codec compresses instead: drop --compress or add --codec none"
+            )
         self.selection = (
             [f"--schema={s}" for s in _strings("schemas", schemas)]
             + [f"--exclude-schema={s}" for s in _strings("exclude_schemas", exclude_schemas)]
@@ -90,16 +122,11 @@ class PostgresDriver:
             "pg_dump_version": self._server.tool_version,
         }
 
-    def dump(self, sink: Sink, *, codec: str = "none") -> dict[str, Any]:
+    def dump(self, sink: Sink) -> dict[str, Any]:
         """Stream pg_dump --format=custom's stdout into `sink`; raise with pg_dump's own words on failure."""
         if not self._facts:
             self.preflight()
-        if codec != "none" and self.compress:
-            raise ConfigError(
-                f"--compress {self.compress} is pg_dump's own compression, used only with --codec none; "
-                f"the {codec} codec compresses instead: drop --compress or add --codec none"
-            )
-        level = 0 if codec != "none" else self.compress
+        level = 0 if self.codec != "none" else self.compress
         argv = [
             find_tool("pg_dump"),
             "--format=custom",
@@ -150,6 +177,9 @@ class PostgresDriver:
         if create and not self._exists():
             self._create(self.target.dbname)
             created = True
+        plain = is_plain(payload, codec)
+        if plain and jobs is not None and jobs > 1:
+            raise ConfigError("a plain SQL backup is restored by psql in one transaction; drop --jobs")
         try:
             check_versions(self.target, "pg_restore", missing_hint=RESTORE_MISSING)
             if jobs is not None and jobs > 1:
@@ -162,6 +192,7 @@ class PostgresDriver:
                     no_owner=no_owner,
                     no_privileges=no_privileges,
                     lock_timeout=lock_timeout,
+                    plain=plain,
                 )
         except BaseException:
             if created:
@@ -195,16 +226,32 @@ class PostgresDriver:
                 tool.pump_in(stream)
             tool.finish(what)
 
-    def verify_restore(self, payload: str, codec: Codec) -> dict[str, Any]:
-        """Restore into a scratch database, check every table of the TOC exists, count rows, drop it."""
+    def verify_restore(self, payload: str, codec: Codec, *, queries: Sequence[str] = ()) -> dict[str, Any]:
+        """Restore into a scratch database, check every table of the TOC exists, count rows, drop it.
+
+        Each of `queries` runs there, read-only; the first column of its first row is reported.
+        """
         from psycopg import sql
 
         check_versions(self.target, "pg_restore")
-        tables = toc_tables(payload, codec)
+        plain = is_plain(payload, codec)
+        tables = [] if plain else toc_tables(payload, codec)
         with scratch_database(self.target) as scratch:
             try:
-                flags = ["--single-transaction", "--no-owner", "--no-privileges"]
-                self._pg_restore(scratch, payload, codec, flags, f"restore into scratch database {scratch}")
+                what = f"restore into scratch database {scratch}"
+                if plain:
+                    restore_in_place(
+                        self.target.with_dbname(scratch),
+                        payload,
+                        codec,
+                        no_owner=True,
+                        no_privileges=True,
+                        lock_timeout=DEFAULT_LOCK_TIMEOUT,
+                        plain=True,
+                    )
+                else:
+                    flags = ["--single-transaction", "--no-owner", "--no-privileges"]
+                    self._pg_restore(scratch, payload, codec, flags, what)
             except DriverError as exc:
                 raise VerificationError(f"the snapshot does not restore: {exc}") from None
             counts: dict[str, int] = {}
@@ -219,16 +266,13 @@ class PostgresDriver:
                     ident = sql.Identifier(schema, table)
                     row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
                     counts[f"{schema}.{table}"] = int(row[0])
-            return {"scratch_database": scratch, "tables": counts}
+                answers = run_queries(conn, queries)
+            found: dict[str, Any] = {"scratch_database": scratch, "tables": counts}
+            return {**found, "queries": answers} if queries else found
 
     @staticmethod
     def check_payload(payload: str, codec: Codec) -> dict[str, Any]:
         """Read the archive's table of contents with pg_restore --list (no database needed)."""
+        if is_plain(payload, codec):
+            return {"format": "plain", "note": "plain SQL: only a restore (verify --restore) checks it"}
         return {"tables": len(toc_tables(payload, codec))}
-
-
-@hookimpl
-def dbsnap_register_drivers(register: Register) -> None:
-    """Register the PostgreSQL driver for postgresql:// and postgres:// URLs."""
-    register("postgresql", PostgresDriver)
-    register("postgres", PostgresDriver)

@@ -5,19 +5,21 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from dbsnap.codecs import Codec
+from dbsnap.drivers.base import QUERIES, SOURCE, VERIFY_RESTORE, DriverOption
 from dbsnap.drivers.sqlitefile import (
     connect,
     create_private,
     explain,
+    from_sql,
     integrity_check,
     sqlite_path,
 )
 from dbsnap.environ import host_id
 from dbsnap.exceptions import ConfigError, DbsnapError, DriverError, VerificationError
-from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.scratch import Scratch, decoded_copy, scratch_file
 from dbsnap.streams import CHUNK, Sink, copy
 
@@ -42,11 +44,16 @@ class SqliteDriver:
     name = "sqlite"
     extension = ".sqlite"
     default_codec = "zstd"
+    capabilities = frozenset({VERIFY_RESTORE, QUERIES, SOURCE})
+    options = (
+        DriverOption(
+            "lock_timeout", "duration", DEFAULT_LOCK_TIMEOUT, "give up after the file stays locked this long",
+            ("restore",),
+        ),
+    )  # fmt: skip
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, *, codec: str | None = None) -> None:  # noqa: ARG002 - raw pages either way
         """Use the file named by `url`."""
-        if options:
-            raise ConfigError(f"the sqlite driver takes no options (got {', '.join(sorted(options))})")
         self.url = url
         self.path = sqlite_path(url)
 
@@ -73,7 +80,7 @@ class SqliteDriver:
                 raise explain(self.path, exc, "cannot read") from None
             raise DriverError(f"{str(self.path)!r} is not a readable SQLite database ({exc})") from None
 
-    def dump(self, sink: Sink, *, codec: str = "zstd") -> dict[str, Any]:  # noqa: ARG002 - raw pages either way
+    def dump(self, sink: Sink) -> dict[str, Any]:
         """Copy the database with the backup API in one step (a consistent read), then stream it."""
         with scratch_file("sqlite", ".sqlite") as scratch:
             temp = scratch.path
@@ -116,6 +123,7 @@ class SqliteDriver:
         created = False
         try:
             with decoded_copy(payload, codec, "sqlite", ".sqlite") as scratch:
+                from_sql(scratch.path)
                 integrity_check(scratch.path)
                 created = create_private(self.path)
                 self._copy_in(scratch, lock_timeout)
@@ -167,10 +175,14 @@ class SqliteDriver:
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
 
-    def verify_restore(self, payload: str, codec: Codec) -> dict[str, Any]:
-        """Decode into a temporary file, integrity-check it and count each table's rows."""
+    def verify_restore(self, payload: str, codec: Codec, *, queries: Sequence[str] = ()) -> dict[str, Any]:
+        """Decode into a temporary file, integrity-check it and count each table's rows.
+
+        Each of `queries` runs there (read-only); the first column of its first row is reported.
+        """
         try:
             with decoded_copy(payload, codec, "sqlite", ".sqlite") as scratch:
+                from_sql(scratch.path)
                 integrity_check(scratch.path)
                 with connect(scratch.path, "ro") as conn:
                     names = [
@@ -182,12 +194,22 @@ class SqliteDriver:
                         ).fetchone()[0]
                         for n in names
                     }
-            return {"tables": counts}
+                    answers = {q: _first(conn, q) for q in queries}
+            return {"tables": counts, **({"queries": answers} if queries else {})}
         except Exception as exc:
             # A full disk or another DbsnapError says what to do; it does not mean the snapshot is bad.
             if isinstance(exc, DbsnapError):
                 raise
             raise VerificationError(f"the snapshot does not decode to a SQLite database ({exc})") from None
+
+
+def _first(conn: sqlite3.Connection, query: str) -> Any:
+    """The first value of a query's first row on the scratch copy (a failure is a failed check)."""
+    try:
+        row = conn.execute(query).fetchone()
+    except sqlite3.Error as exc:
+        raise VerificationError(f"the query {query!r} failed on the restored copy: {exc}") from None
+    return row[0] if row else None
 
 
 def _match_page_size(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
@@ -202,9 +224,3 @@ def _match_page_size(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
     if int(src.execute("PRAGMA page_size").fetchone()[0]) != wanted:
         src.execute(f"PRAGMA page_size = {wanted}")
         src.execute("VACUUM")
-
-
-@hookimpl
-def dbsnap_register_drivers(register: Register) -> None:
-    """Register the SQLite driver."""
-    register("sqlite", SqliteDriver)

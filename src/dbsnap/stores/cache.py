@@ -14,16 +14,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from dbsnap.entrypoints import cache_root
 from dbsnap.stores.media import ObjectInfo
-
-
-def cache_root() -> Path:
-    """Return the cache folder (not created)."""
-    chosen = os.environ.get("DBSNAP_CACHE_DIR")
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dbsnap"
 
 
 def _digest(text: str) -> str:

@@ -8,9 +8,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from dbsnap import ConfigError, DriverError, VerificationError, hookimpl
-from dbsnap.codecs import Codec
-from dbsnap.streams import Sink, copy
+from dbsnap.contract import (
+    VERIFY_RESTORE,
+    Codec,
+    ConfigError,
+    DriverError,
+    Sink,
+    VerificationError,
+    copy,
+    decoded_copy,
+)
 
 
 class JsonLinesDriver:
@@ -19,11 +26,11 @@ class JsonLinesDriver:
     name = "jsonl"
     extension = ".jsonl"
     default_codec = "zstd"
+    capabilities = frozenset({VERIFY_RESTORE})
+    options = ()
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, *, codec: str | None = None) -> None:  # noqa: ARG002 - lines either way
         """Use the file named by `url`."""
-        if options:
-            raise ConfigError("the jsonl driver takes no options")
         if not url.startswith("jsonl:///"):
             raise ConfigError(f"{url!r} is not a jsonl:/// URL")
         self.url = url
@@ -38,7 +45,7 @@ class JsonLinesDriver:
         if not self.path.is_file():
             raise DriverError(f"{self.path} does not exist")
 
-    def dump(self, sink: Sink, *, codec: str = "zstd") -> dict[str, Any]:  # noqa: ARG002 - lines either way
+    def dump(self, sink: Sink) -> dict[str, Any]:
         """Copy the file's bytes."""
         lines = 0
         with self.path.open("rb") as handle:
@@ -47,26 +54,30 @@ class JsonLinesDriver:
                 lines += 1
         return {"format": "jsonl", "lines": lines}
 
-    def restore(self, payload: str, codec: Codec, **options: Any) -> None:
+    def restore(self, payload: str, codec: Codec) -> None:
         """Decode to a temporary file beside the target, check every line, then rename over it."""
-        if options:
-            raise ConfigError(f"the jsonl driver takes no restore options ({', '.join(options)})")
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".restoring-")
         try:
             with open(payload, "rb") as raw, codec.decoder(raw) as decoded, os.fdopen(fd, "wb") as out:
                 copy(decoded, out)
-            with open(temp, "rb") as check:
-                for number, line in enumerate(check, 1):
-                    try:
-                        json.loads(line)
-                    except ValueError:
-                        raise VerificationError(f"line {number} of the snapshot is not JSON") from None
+            _check_lines(temp)
             os.replace(temp, self.path)
         finally:
             Path(temp).unlink(missing_ok=True)
 
+    def verify_restore(self, payload: str, codec: Codec) -> dict[str, Any]:
+        """Decode into a scratch file (swept after a crash) and check every line."""
+        with decoded_copy(payload, codec, "jsonl", ".jsonl") as scratch:
+            return {"lines": _check_lines(str(scratch.path))}
 
-@hookimpl
-def dbsnap_register_drivers(register: Any) -> None:
-    """Register the jsonl driver."""
-    register("jsonl", JsonLinesDriver)
+
+def _check_lines(path: str) -> int:
+    """Count the lines of a file, raising VerificationError at the first that is not JSON."""
+    count = 0
+    with open(path, "rb") as check:
+        for count, line in enumerate(check, 1):
+            try:
+                json.loads(line)
+            except ValueError:
+                raise VerificationError(f"line {count} of the snapshot is not JSON") from None
+    return count
