@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from dbsnap.cliparser import build_parser
+from dbsnap.cli.parser import build_parser
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 

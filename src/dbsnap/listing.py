@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from dbsnap.context import Context
 from dbsnap.drivers.base import source_of
-from dbsnap.exceptions import ConfigError, DbsnapError, SnapshotNotFound, StoreError
+from dbsnap.exceptions import ConfigError, DbsnapError, SnapshotNotFound, StoreError, StoreMissing
 from dbsnap.manifest import Snapshot, describe_source, identity
 from dbsnap.redact import scrub
 from dbsnap.resolve import StoreArg, open_stores
@@ -42,14 +43,21 @@ class Survey:
     failures: dict[str, BaseException]
 
 
-def survey(stores: list[Store], timeout: float) -> Survey:
-    """List every store at once; a store that fails or does not answer within `timeout` is reported."""
-    found: list[Snapshot] = []
-    problems: dict[str, list[Problem]] = {}
+T = TypeVar("T")
+
+
+def gather(
+    stores: list[Store], timeout: float, work: Callable[[Store], T]
+) -> tuple[dict[str, T], dict[str, BaseException]]:
+    """Run `work` on every store at once; a store that fails or does not answer within `timeout` is reported.
+
+    Returns the results and the failures, each by store URL.
+    """
+    results: dict[str, T] = {}
     failures: dict[str, BaseException] = {}
     pool = concurrent.futures.ThreadPoolExecutor(max(1, len(stores)), thread_name_prefix="dbsnap-list")
     try:
-        futures = {pool.submit(_list_one, st): st for st in stores}
+        futures = {pool.submit(work, st): st for st in stores}
         done, pending = concurrent.futures.wait(futures, timeout=timeout)
         for future in pending:
             failures[futures[future].url] = StoreError(
@@ -58,17 +66,19 @@ def survey(stores: list[Store], timeout: float) -> Survey:
         for future in done:
             st = futures[future]
             try:
-                listing = future.result()
+                results[st.url] = future.result()
             except Exception as exc:  # noqa: BLE001 - each store fails alone
                 failures[st.url] = st.explain(exc)
-                continue
-            found.extend(listing.snapshots)
-            if listing.problems:
-                problems[st.url] = listing.problems
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    for url, error in failures.items():
-        log.warning("Database backup: cannot read %s: %s", url, scrub(str(error)))
+    return results, failures
+
+
+def survey(stores: list[Store], timeout: float) -> Survey:
+    """List every store at once; a store that fails or does not answer within `timeout` is reported."""
+    listings, failures = gather(stores, timeout, _list_one)
+    found = [snap for listing in listings.values() for snap in listing.snapshots]
+    problems = {url: listing.problems for url, listing in listings.items() if listing.problems}
     found.sort(key=lambda s: (s.created_at, s.name), reverse=True)
     return Survey(found, problems, failures)
 
@@ -101,8 +111,10 @@ def list_snapshots(
 
     A store that cannot be read is logged and skipped when others can; if none can, its error is raised.
     """
-    found = read_stores(store, config=config, plugins=plugins).snapshots
-    return [s for s in found if database is None or matches(s, database)]
+    seen = read_stores(store, config=config, plugins=plugins)
+    for url, error in seen.failures.items():
+        log.warning("Database backup: cannot read %s: %s", url, scrub(str(error)))
+    return [s for s in seen.snapshots if database is None or matches(s, database)]
 
 
 def in_future(snap: Snapshot, now: datetime | None = None) -> bool:
@@ -161,10 +173,17 @@ def latest(store: StoreArg, target_identity: str, label: str, **kwargs: Any) -> 
 def find(name: str, stores: list[Store]) -> tuple[Store, Snapshot]:
     """Return the first store that holds snapshot `name` and its manifest; stores that fail are skipped."""
     errors: list[str] = []
+    missing: list[StoreMissing] = []
     for st in stores:
         try:
             return st, st.get(name)
         except SnapshotNotFound as exc:
+            try:
+                st.require()
+            except StoreMissing as gone:  # not a missing snapshot: a store that is not there
+                missing.append(gone)
+                errors.append(str(gone))
+                continue
             errors.append(str(exc))
         except DbsnapError as exc:
             if len(stores) == 1:
@@ -175,6 +194,8 @@ def find(name: str, stores: list[Store]) -> tuple[Store, Snapshot]:
             if len(stores) == 1:
                 raise st.explain(exc) from None
             errors.append(str(st.explain(exc)))
+    if missing and len(missing) == len(stores):
+        raise missing[0]
     raise SnapshotNotFound("; ".join(errors) or f"no snapshot {name!r}")
 
 
