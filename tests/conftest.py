@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dbsnap.plugins import Plugins, create_plugins, reset_plugins
+from tests.mysqlserver import mariadb  # noqa: F401 - the session fixture, for every test module
 from tests.pgserver import Cluster, start_cluster
 from tests.s3server import S3Server, start_s3
 from tests.sshserver import SshServer, start_sshd
@@ -71,6 +73,16 @@ def make_blob_db(path: Path, megabytes: int) -> Path:
     conn.commit()
     conn.close()
     return path
+
+
+RECORD = re.compile(
+    r"\.dbsnap-record\.(verify|drill)\.[0-9a-f]{16}\.\d{8}T\d{12}Z\.[0-9a-f]{12}\.(ok|bad)\.json"
+)
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden objects in a store folder that are not committed check records (verify/drill write those)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and not RECORD.fullmatch(p.name))
 
 
 def table_dump(path: Path) -> list[tuple[object, ...]]:

@@ -19,7 +19,9 @@ import pytest
 
 import dbsnap
 from dbsnap import hookimpl
-from dbsnap.plugins import get_plugins
+from dbsnap.plugins import create_plugins, get_plugins
+from dbsnap.resolve import open_store
+from dbsnap.stores.records import read_records
 from tests.conftest import make_db
 from tests.s3server import S3Server
 from tests.sshserver import SshServer
@@ -222,3 +224,84 @@ def test_a_local_only_backup_never_cancels_the_scheduled_offsite_copy(
     first = backup_database.apply().get()
     assert "snapshot" in first and first["snapshot"] != manual.name, first
     assert "skipped" in backup_database.apply().get()  # now one reached every store: the next is skipped
+
+
+def _drill_records(backups: Path) -> list[tuple[str, bool]]:
+    records = read_records(open_store(str(backups), create_plugins()))
+    return [(str(r["snapshot"]), bool(r["ok"])) for r in records if r["kind"] == "drill"]
+
+
+@contextlib.contextmanager
+def running_beat(tmp_path: Path, every: float) -> Iterator[None]:
+    """celery beat sending the drill task every `every` seconds to the test queue."""
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DBSNAP_", "BACKUP_", "DJANGO_SETTINGS_MODULE"))
+        },
+        "DBSNAP_TEST_QUEUE": os.environ["DBSNAP_TEST_QUEUE"],
+        "DBSNAP_TEST_BROKER": BROKER,
+        "DBSNAP_TEST_DRILL_EVERY": str(every),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.celeryapp", "beat",
+         "-s", str(tmp_path / "beat-schedule"), "-l", "INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        print(out)
+
+
+def _wait_for(predicate: Any, what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_beat_and_worker_drill_the_newest_snapshot_and_a_corrupt_one_is_heard_of(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook: tuple[str, list[dict[str, Any]]],
+    request: pytest.FixtureRequest,
+    engine: str,
+) -> None:
+    hook_url, received = webhook
+    extra = {"DBSNAP_NOTIFY_URL": hook_url}
+    if engine == "postgres":
+        pg = request.getfixturevalue("pg")
+        url = pg.createdb("celery_drill")
+        with pg.connect("celery_drill") as conn:
+            conn.execute("CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 300) g")
+        extra["DATABASE_URL"] = url
+    with running_worker(tmp_path, monkeypatch, extra) as (_, backups):
+        database = extra.get("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+        good = dbsnap.snapshot(database, str(backups))
+        with running_beat(tmp_path, every=1.0):
+            _wait_for(lambda: (good.name, True) in _drill_records(backups), "a good drill record")
+            bad = dbsnap.snapshot(database, str(backups))
+            payload = backups / bad.name
+            data = bytearray(payload.read_bytes())
+            data[len(data) // 2] ^= 1
+            payload.write_bytes(bytes(data))
+            _wait_for(lambda: (bad.name, False) in _drill_records(backups), "a failed drill record")
+            _wait_for(lambda: any(e["event"] == "drill_failed" for e in received), "the notifier")
+    failed = [e for e in received if e["event"] == "drill_failed"]
+    assert failed[0]["database"] == ("celery_drill" if engine == "postgres" else "app")
+
+
+def test_the_beat_schedule_has_a_weekly_drill_after_the_daily_backup() -> None:
+    from dbsnap.contrib.celery import beat_schedule
+
+    sunday = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # a Sunday, before 04:30
+    entries = beat_schedule(now=lambda: sunday)
+    assert entries["dbsnap-weekly-drill"]["task"] == "dbsnap.contrib.celery.drill_database"
+    due, wait = entries["dbsnap-weekly-drill"]["schedule"].is_due(datetime(2026, 11, 22, 4, 30, tzinfo=UTC))
+    assert due is False and round(wait) == 30 * 60
+    assert "dbsnap-weekly-drill" not in beat_schedule(drill=False)

@@ -214,9 +214,17 @@ def test_unsupported_engines_are_named(django_settings: None) -> None:
     from dbsnap.contrib.django.settings import database_url
     from dbsnap.exceptions import ConfigError
 
-    mysql = {"default": {"ENGINE": "django.db.backends.mysql", "NAME": "shop"}}
-    with override_settings(DATABASES=mysql), pytest.raises(ConfigError, match="postgresql"):
+    oracle = {"default": {"ENGINE": "django.db.backends.oracle", "NAME": "shop"}}
+    with override_settings(DATABASES=oracle), pytest.raises(ConfigError, match="postgresql"):
         database_url()
+    mysql = {"default": {"ENGINE": "django.db.backends.mysql", "NAME": "shop", "USER": "app",
+                         "PASSWORD": "p@ss:w/", "HOST": "db.internal", "PORT": "3307"}}  # fmt: skip
+    with override_settings(DATABASES=mysql):
+        assert database_url() == "mysql://app:p%40ss%3Aw%2F@db.internal:3307/shop"
+    socket = {"default": {"ENGINE": "django.db.backends.mysql", "NAME": "shop", "USER": "app",
+                          "OPTIONS": {"unix_socket": "/run/mysqld/mysqld.sock"}}}  # fmt: skip
+    with override_settings(DATABASES=socket):
+        assert database_url() == "mysql://app@localhost/shop?socket=%2Frun%2Fmysqld%2Fmysqld.sock"
     pg = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",

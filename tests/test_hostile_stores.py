@@ -116,7 +116,7 @@ def test_verify_reports_each_hostile_manifest_and_the_good_snapshot_restores(
         _plant(store, good, f"bad-{index}", kind, b"\xff\xfe")
     result = run_cli("verify", "--all", "--store", str(store), "--json")
     assert result.returncode == 3
-    verdicts = {r["name"]: r["ok"] for r in json.loads(result.stdout)}
+    verdicts = {r["name"]: r["ok"] for r in json.loads(result.stdout)["results"]}
     assert verdicts == {good.name: True, **{f"bad-{i}": False for i in range(len(kinds))}}
     before = table_dump(db)
     target = tmp_path / "restored.db"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import dbsnap
-from tests.conftest import cli_env, make_blob_db, make_db, run_cli
+from tests.conftest import cli_env, leftovers, make_blob_db, make_db, run_cli
 from tests.pgserver import Cluster, free_port
 from tests.sshserver import SshServer
 
@@ -90,7 +90,12 @@ def test_a_stalled_sftp_session_is_cut_off_and_the_local_store_commits(
     assert "stalled" in err and "DBSNAP_STORE_TIMEOUT" in err
     assert outcome(subprocess.CompletedProcess([], 4, out, err))[str(local)] is True
     assert run_cli("verify", "--all", "--store", str(local)).returncode == 0
-    assert json.loads(run_cli("list", "--store", sshd.url("stalled"), "--json", env=sshd.env()).stdout) == []
+    assert (
+        json.loads(run_cli("list", "--store", sshd.url("stalled"), "--json", env=sshd.env()).stdout)[
+            "snapshots"
+        ]
+        == []
+    )
     # No new dump: the committed snapshot is copied to the store that missed it.
     name = json.loads(out)["snapshot"]["name"]
     os.environ.update(sshd.env())
@@ -125,7 +130,7 @@ def test_reading_with_a_store_down_shows_the_others_and_says_so(sshd: SshServer,
     env = sshd.env()
     listed = run_cli("list", "--store", local, "--store", down, "--json", env=env)
     assert listed.returncode == 4
-    assert [s["name"] for s in json.loads(listed.stdout)] == [snap.name]
+    assert [s["name"] for s in json.loads(listed.stdout)["snapshots"]] == [snap.name]
     assert down.split("@")[1].split("/")[0] in listed.stderr and "could not be read" in listed.stderr
     verified = run_cli("verify", "--all", "--store", local, "--store", down, env=env)
     assert verified.returncode == 4 and f"ok   {snap.name}" in verified.stdout
@@ -274,5 +279,5 @@ def test_killing_and_stalling_the_offsite_store_thirty_times_never_lists_an_inva
         assert pruned.returncode == 0, pruned.stderr
     remote = sshd.remote / "kill-stall"
     for folder in (Path(local), remote):
-        debris = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+        debris = leftovers(folder)
         assert debris == [], debris

@@ -213,7 +213,9 @@ def test_a_failed_pg_dump_leaves_nothing_and_reports_its_words(source: str, tmp_
     )
     assert result.returncode == 1
     assert "no matching tables" in result.stderr
-    assert run_cli("list", "--store", str(store), "--json").stdout.strip() in ("[]", "")
+    listed = run_cli("list", "--store", str(store), "--json")
+    assert listed.returncode == 0
+    assert json.loads(listed.stdout)["snapshots"] == []
     assert not list(store.iterdir())
 
 
@@ -248,7 +250,7 @@ def test_verify_restore_good_and_bad(pg: Cluster, source: str, tmp_path: Path) -
     snap = dbsnap.snapshot(source, str(store))
     good = run_cli("verify", snap.name, source, "--restore", "--store", str(store), "--json")
     assert good.returncode == 0, good.stdout + good.stderr
-    checks = json.loads(good.stdout)[0]["checks"]
+    checks = json.loads(good.stdout)["results"][0]["checks"]
     assert checks["restore"]["tables"]["public.events"] == 300_000
     assert checks["restore"]["tables"]["Ünïcode schema.Tâble with spaces"] == 3
     assert _scratch(pg) == set()

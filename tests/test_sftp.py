@@ -38,7 +38,7 @@ def test_snapshot_to_local_and_sftp_then_list_verify_restore(
     assert [s["ok"] for s in outcome["stores"]] == [True, True]
     name = outcome["snapshot"]["name"]
     assert (local / name).read_bytes() == (sshd.remote / "both" / name).read_bytes()
-    listed = json.loads(run_cli("list", "--store", url, "--json", env=sshd.env()).stdout)
+    listed = json.loads(run_cli("list", "--store", url, "--json", env=sshd.env()).stdout)["snapshots"]
     assert [m["name"] for m in listed] == [name]
     assert run_cli("verify", "--all", "--store", url, env=sshd.env()).returncode == 0
     before = table_dump(db)
@@ -234,7 +234,7 @@ def test_a_connection_killed_mid_upload_fails_that_store_only(sshd: SshServer, t
     assert len(list(local.glob("*.manifest.json"))) == 1
     assert run_cli("verify", "--all", "--store", str(local)).returncode == 0
     url = sshd.url("killed")
-    assert json.loads(run_cli("list", "--store", url, "--json", env=sshd.env()).stdout) == []
+    assert json.loads(run_cli("list", "--store", url, "--json", env=sshd.env()).stdout)["snapshots"] == []
     again = run_cli("snapshot", f"sqlite:///{db}", "--store", url, env=sshd.env())
     assert again.returncode == 0, again.stderr
     swept = run_cli(

@@ -68,7 +68,8 @@ def test_a_snapshot_dated_in_the_future_is_flagged_and_never_the_latest(tmp_path
     listed = run_cli("list", "--store", str(store))
     assert "IN THE FUTURE" in listed.stdout
     flags = {
-        s["name"]: s["in_future"] for s in json.loads(run_cli("list", "--store", str(store), "--json").stdout)
+        s["name"]: s["in_future"]
+        for s in json.loads(run_cli("list", "--store", str(store), "--json").stdout)["snapshots"]
     }
     assert flags == {real.name: False, ahead.name: True}
     restored = run_cli("restore", "--latest", f"sqlite:///{db}", "--yes", "--store", str(store), "--json")

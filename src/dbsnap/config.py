@@ -58,9 +58,27 @@ def policy_from_env(env: Mapping[str, str]) -> Policy:
     if not counts and not windows:
         legacy = env.get("BACKUP_RETENTION_COUNT", "").strip()
         keep = parse_count("BACKUP_RETENTION_COUNT", legacy) if legacy else DEFAULT_KEEP_LAST
+        if keep == 0:
+            raise ConfigError(
+                "BACKUP_RETENTION_COUNT=0 would keep no backup at all; set it to 1 or more (or "
+                "'unlimited' to keep every backup)"
+            )
         counts["keep_last"] = keep
     tz = env.get("DBSNAP_TZ", "").strip() or "UTC"
-    return Policy(**counts, **windows, tz=tz)  # type: ignore[arg-type]
+    policy = Policy(**counts, **windows, tz=tz)  # type: ignore[arg-type]
+    if policy.is_empty():
+        given = ", ".join(f"DBSNAP_KEEP_{k[5:].upper()}=0" for k in counts)
+        raise ConfigError(
+            f"{given} keeps no snapshot at all; set one of DBSNAP_KEEP_* to 1 or more, or unset them"
+        )
+    return policy
+
+
+def policy_given(env: Mapping[str, str]) -> bool:
+    """Tell whether the environment states a retention policy (else prune has none to apply)."""
+    names = [f"DBSNAP_KEEP_{r.upper()}" for r in ("last", *PERIODS)]
+    names += [f"DBSNAP_KEEP_WITHIN{r.upper()}" for r in ("", *(f"_{p}" for p in PERIODS))]
+    return any(env.get(n, "").strip() for n in [*names, "BACKUP_RETENTION_COUNT"])
 
 
 @attrs.frozen
@@ -70,7 +88,8 @@ class Config:
     Attributes:
         database: The database URL (may hold a password; never print it unredacted).
         stores: Store URLs every snapshot is written to; the first is where reads go by default.
-        policy: The default retention policy for prune.
+        policy: The retention policy of the scheduled job (the original system's default: the last 10).
+        policy_given: Whether the environment states that policy; `dbsnap prune` refuses to guess.
         stale_after: How old a leftover of a run that is gone must be before prune sweeps it.
         lock_wait: Seconds to wait for another run's lock on the same store and database.
         lock_stale: Seconds without a heartbeat after which a lock is dead and taken over (a dead
@@ -84,6 +103,7 @@ class Config:
     database: str | None = None
     stores: tuple[str, ...] = (DEFAULT_STORE,)
     policy: Policy = attrs.field(factory=lambda: Policy(keep_last=DEFAULT_KEEP_LAST))
+    policy_given: bool = False
     stale_after: timedelta = timedelta(hours=1)
     lock_wait: float = 300.0
     lock_stale: float = 600.0
@@ -108,6 +128,7 @@ class Config:
             database=database or None,
             stores=tuple(stores),
             policy=policy_from_env(env),
+            policy_given=policy_given(env),
             lock_wait=_seconds(env, "DBSNAP_LOCK_WAIT", "300"),
             lock_stale=_seconds(env, "DBSNAP_LOCK_STALE", "10m"),
             store_timeout=_seconds(env, "DBSNAP_STORE_TIMEOUT", "60"),

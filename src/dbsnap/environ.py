@@ -8,7 +8,6 @@ shared object) inherits them; dbsnap itself still reads them through environ().
 from __future__ import annotations
 
 import os
-import socket
 
 from dbsnap.redact import register_secret
 
@@ -20,6 +19,11 @@ SECRET_VARIABLES = (
     "BACKUP_SFTP_PASSWORD",
     "DBSNAP_SMTP_PASSWORD",
     "DBSNAP_NOTIFY_URL",
+    "DBSNAP_HEALTHCHECK_URL",
+    "DBSNAP_HEALTHCHECK_START_URL",
+    "DBSNAP_HEALTHCHECK_SUCCESS_URL",
+    "DBSNAP_HEALTHCHECK_FAIL_URL",
+    "DBSNAP_HEALTHCHECK_DRILL_URL",
 )
 _hidden: dict[str, str] = {}
 
@@ -50,4 +54,6 @@ def child_environment() -> dict[str, str]:
 
 def host_id() -> str:
     """This host's name in manifests and lock records (DBSNAP_HOST_ID overrides it, e.g. in containers)."""
+    import socket
+
     return os.environ.get("DBSNAP_HOST_ID") or socket.gethostname()

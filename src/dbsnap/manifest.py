@@ -57,6 +57,7 @@ class Snapshot:
             written before dbsnap recorded it.
         recipients: The public keys an encrypted payload (codec ``...+age``) was encrypted to;
             never an identity.
+        duration: Seconds the dump took (None in manifests that do not record it).
         store: Where this snapshot was listed from (a redacted URL); not part of the manifest.
     """
 
@@ -72,6 +73,7 @@ class Snapshot:
     format: str = FORMAT
     source: dict[str, Any] = attrs.field(factory=dict, hash=False)
     recipients: tuple[str, ...] = attrs.field(default=(), converter=_as_strings)
+    duration: float | None = None
     store: str = attrs.field(default="", eq=False)
 
     @property
@@ -99,6 +101,7 @@ class Snapshot:
             "dbsnap_version": self.dbsnap_version,
             **({"source": self.source} if self.source else {}),
             **({"recipients": list(self.recipients)} if self.recipients else {}),
+            **({"duration": self.duration} if self.duration is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -171,6 +174,11 @@ class Snapshot:
         recipients = data.get("recipients", [])
         if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
             raise ManifestError("manifest field 'recipients' must be a list of strings")
+        duration = data.get("duration")
+        if duration is not None and (
+            not isinstance(duration, int | float) or isinstance(duration, bool) or duration < 0
+        ):
+            raise ManifestError("manifest field 'duration' must be a non-negative number of seconds")
         try:
             created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
             if created.tzinfo is None:
@@ -192,6 +200,7 @@ class Snapshot:
             format=fmt,
             source=source,
             recipients=tuple(recipients),
+            duration=float(duration) if duration is not None else None,
         )
 
 

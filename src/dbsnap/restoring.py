@@ -7,7 +7,8 @@ from typing import Any
 
 from dbsnap.agecodec import check_identity, decoding_codec
 from dbsnap.context import Context
-from dbsnap.exceptions import DriverMismatchError
+from dbsnap.drivers.base import PARALLEL_RESTORE, can, coerce_options
+from dbsnap.exceptions import ConfigError, DriverMismatchError
 from dbsnap.fetch import verified_payload
 from dbsnap.listing import find
 from dbsnap.manifest import Snapshot
@@ -43,12 +44,15 @@ def restore(
             f"snapshot {snap.name!r} was made by the {snap.driver} driver and cannot be restored "
             f"into a {driver.name} database ({redact_url(driver.url)})"
         )
+    options = coerce_options(getattr(driver, "options", None), restore_options or {}, "restore", driver.name)
+    if options.get("jobs") not in (None, 1) and not can(driver, PARALLEL_RESTORE):
+        raise ConfigError(f"the {driver.name} driver restores in one transaction only; drop --jobs")
     identity = identity or ctx.config.identity_file
     codec = decoding_codec(snap, ctx.plugins, identity, get_codec)
     log.info("Database backup: restoring %s into %s", snap.name, redact_url(driver.url))
     with verified_payload(st, snap, progress) as path:
         check_identity(snap, path, codec, identity)
-        driver.restore(path, codec, **(restore_options or {}))
+        driver.restore(path, codec, **options)
     log.info("Database backup: restored %s into %s", snap.name, redact_url(driver.url))
     ctx.plugins.restore_finished(snap, redact_url(driver.url))
     return snap

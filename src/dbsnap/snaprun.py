@@ -109,12 +109,13 @@ class SnapshotRun:
             extension = self.driver.extension + self.codec.extension
             chosen = name or _free_name([b.taken for b in ready], label, extension, created)
             log.info("Database backup: starting snapshot %s of %s", chosen, redact_url(self.driver.url))
+            self.ctx.plugins.snapshot_started(label)
             for branch in ready:
                 branch.begin(self._name_for(branch, chosen, explicit=name is not None))
             fan = FanOut(ready, self.timeout)
             hashing = HashingSink(fan, self.progress)
             with self.codec.encoder(hashing) as encoder:
-                info = self.driver.dump(encoder, codec=self.base.name)
+                info = self.driver.dump(encoder)
             fan.close()
             template = Snapshot(
                 name=chosen,
@@ -130,6 +131,7 @@ class SnapshotRun:
                 recipients=tuple(self.encryption.recipients)
                 if self.codec is not self.base and self.encryption
                 else (),
+                duration=round((datetime.now(UTC) - created).total_seconds(), 3),
             )
             for branch in ready:
                 if branch.live:

@@ -75,7 +75,8 @@ def snapshot_to_stores(
     """
     ctx = Context.of(config, plugins)
     begun = time.monotonic()
-    driver = open_driver(database or ctx.config.database or "", ctx.plugins, **(driver_options or {}))
+    url = database or ctx.config.database or ""
+    driver = open_driver(url, ctx.plugins, codec=codec, **(driver_options or {}))
     shown = label or driver.label()
     try:
         if name is not None:

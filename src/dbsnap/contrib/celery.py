@@ -1,4 +1,4 @@
-"""The scheduled Celery task of the original system: a daily backup at 03:00 UTC.
+"""The scheduled Celery tasks: the original system's daily backup at 03:00 UTC, and a weekly restore drill.
 
 from dbsnap.contrib.celery import beat_schedule
 app.conf.beat_schedule.update(beat_schedule())
@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - only without the extra
 
 log = logging.getLogger("dbsnap")
 TASK = "dbsnap.contrib.celery.backup_database"
+DRILL_TASK = "dbsnap.contrib.celery.drill_database"
 MIN_INTERVAL = timedelta(minutes=5)
 
 
@@ -106,6 +107,27 @@ def backup_database(
     return {"snapshot": outcome.snapshot.name, "stores": outcome.stores, "pruned": outcome.pruned}
 
 
+@shared_task(name=DRILL_TASK)
+def drill_database(expect: list[list[str]] | None = None) -> dict[str, Any]:
+    """Restore the newest snapshot into a scratch copy and check it (`expect`: [query, condition] pairs).
+
+    The outcome is recorded beside the manifests (where `dbsnap check` reads it); a failure fires
+    the dbsnap_drill_failed hook, so the notifiers hear of it, and fails the task.
+    """
+    from dbsnap.drilling import drill
+
+    plan = _plan(upload=True)
+    stores = [url for url in (plan.local, plan.offsite) if url]
+    log.info("Database backup: scheduled restore drill starting")
+    try:
+        record = drill(plan.database, stores, expect=[(q, c) for q, c in expect or []])
+    except Exception as exc:
+        log.error("Database backup: restore drill failed: %s", scrub(str(exc)))
+        raise
+    log.info("Database backup: restore drill of %s passed", record["snapshot"])
+    return {"snapshot": record["snapshot"], "store": record["store"], "ok": True, "checks": record["checks"]}
+
+
 def _delay(retries: int) -> float:
     """Seconds before retry number `retries` + 1: 30, 60, 120 (DBSNAP_RETRY_DELAY sets the first)."""
     from dbsnap.environ import environ
@@ -132,16 +154,28 @@ class UtcCrontab(crontab):
         return UTC
 
 
-def beat_schedule(now: Callable[[], datetime] | None = None) -> dict[str, dict[str, Any]]:
-    """Return the beat entry that runs backup_database daily at 03:00 UTC, for beat_schedule.update().
+def beat_schedule(
+    now: Callable[[], datetime] | None = None, *, drill: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Return the beat entries for beat_schedule.update(): the daily backup and the weekly drill.
+
+    backup_database runs daily at 03:00 UTC; unless `drill` is False, drill_database runs on Sundays
+    at 04:30 UTC.
 
     `now` replaces the clock (tests); leave it out in applications, so the entry can be pickled.
     """
     options: dict[str, Any] = {"nowfun": now} if now is not None else {}
-    return {
+    entries: dict[str, dict[str, Any]] = {
         "dbsnap-daily-backup": {
             "task": TASK,
             "schedule": UtcCrontab(minute=0, hour=3, **options),
             "options": {"expires": 6 * 3600},
         }
     }
+    if drill:
+        entries["dbsnap-weekly-drill"] = {
+            "task": DRILL_TASK,
+            "schedule": UtcCrontab(minute=30, hour=4, day_of_week=0, **options),
+            "options": {"expires": 24 * 3600},
+        }
+    return entries

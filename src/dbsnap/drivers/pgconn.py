@@ -73,6 +73,12 @@ class PgTarget:
         """The database name (from the URL, else from PGDATABASE; a service's is known once connected)."""
         return self.params.get("dbname") or os.environ.get("PGDATABASE", "")
 
+    def with_dbname(self, dbname: str) -> PgTarget:
+        """The same server and credentials, another database."""
+        return attrs.evolve(
+            self, params={**self.params, "dbname": dbname}, redacted=f"{self.redacted} ({dbname})"
+        )
+
     def conninfo(self, **override: str) -> str:
         """Return a libpq connection string without the password (safe for argv)."""
         return str(_psycopg().conninfo.make_conninfo("", **{**self.params, **override}))
@@ -154,7 +160,26 @@ def find_tool(name: str) -> str:
             f"{name} is not installed or not on PATH; install it (Debian/Ubuntu: apt-get install "
             f"{DEBIAN_PACKAGE}) or set DBSNAP_PG_BINDIR"
         )
-    return found
+    return _unwrapped(found, name)
+
+
+def _unwrapped(found: str, name: str) -> str:
+    """The real binary behind Debian's pg_wrapper (a perl script: tens of milliseconds a call).
+
+    The wrapper picks a version by cluster; pg_dump, pg_restore and psql of the newest installed
+    version serve every older server, so that one is used directly.
+    """
+    try:
+        with open(found, "rb") as script:
+            if b"perl" not in script.read(64):
+                return found
+    except OSError:
+        return found
+    versions = sorted(
+        (int(p.parent.parent.name), p) for p in Path("/usr/lib/postgresql").glob(f"*/bin/{name}")
+        if p.parent.parent.name.isdigit() and os.access(p, os.X_OK)
+    )  # fmt: skip
+    return str(versions[-1][1]) if versions else found
 
 
 def tool_version(path: str) -> tuple[int, int, str]:

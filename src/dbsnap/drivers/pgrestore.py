@@ -17,6 +17,7 @@ from typing import Any
 
 from dbsnap.codecs import Codec
 from dbsnap.drivers.pgconn import PgTarget, find_tool
+from dbsnap.drivers.pgplain import CommitAtEnd
 from dbsnap.drivers.pgtoc import archive_input
 from dbsnap.drivers.pgwipe import WIPE
 from dbsnap.drivers.process import Tool
@@ -93,8 +94,12 @@ def restore_in_place(
     no_owner: bool,
     no_privileges: bool,
     lock_timeout: float,
+    plain: bool = False,
 ) -> None:
-    """Replace the database's whole content with the archive in one transaction; raise if anything fails."""
+    """Replace the database's whole content with the archive in one transaction; raise if anything fails.
+
+    A `plain` payload is SQL text (pg_dump's plain format, as the original backup system wrote it).
+    """
     application = f"dbsnap-restore-{secrets.token_hex(4)}"
     flags = [*(["--no-owner"] if no_owner else []), *(["--no-privileges"] if no_privileges else [])]
     psql_argv = [
@@ -117,25 +122,36 @@ def restore_in_place(
     ]
     what = f"restore into {target.redacted}"
     started = time.monotonic()
-    with (
-        archive_input(payload, codec) as (args, stream),
-        target.environment() as env,
-        Tool(
-            [find_tool("pg_restore"), "--single-transaction", "--file=-", *flags, *args],
-            env,
-            stdin=stream is not None,
-            stdout=True,
-        ) as dump,
-    ):
-        if stream is not None:
-            dump.feed_in_background(stream)
-        with Tool(psql_argv, {**env, "PGAPPNAME": application}, stdin=dump.stdout, stdout=True) as psql:
-            dump.stdout.close()  # psql holds the pipe now; pg_restore gets SIGPIPE if psql dies
-            reader = psql.keep_stdout_head()
-            with LockWatch(target, application, lock_timeout) as watch:
-                psql_failed = psql.failure(what)
-            reader.join()
-            dump_failed = dump.failure(f"{what}: reading the archive")
+    psql_env = {"PGAPPNAME": application}
+    if plain:
+        with (
+            open(payload, "rb") as raw,
+            codec.decoder(raw) as source,
+            target.environment() as env,
+            Tool(psql_argv, {**env, **psql_env}, stdin=True, stdout=True) as psql,
+        ):
+            # The COMMIT is sent only once the whole file was read: cut short, it is rolled back.
+            psql.feed_in_background(CommitAtEnd(source))
+            psql_failed, watch = _watched(psql, target, application, lock_timeout, what)
+        fed = psql.feed_error
+        dump_failed = DriverError(f"{what}: reading the SQL failed: {fed}") if fed is not None else None
+    else:
+        with (
+            archive_input(payload, codec) as (args, stream),
+            target.environment() as env,
+            Tool(
+                [find_tool("pg_restore"), "--single-transaction", "--file=-", *flags, *args],
+                env,
+                stdin=stream is not None,
+                stdout=True,
+            ) as dump,
+        ):
+            if stream is not None:
+                dump.feed_in_background(stream)
+            with Tool(psql_argv, {**env, **psql_env}, stdin=dump.stdout, stdout=True) as psql:
+                dump.stdout.close()  # psql holds the pipe now; pg_restore gets SIGPIPE if psql dies
+                psql_failed, watch = _watched(psql, target, application, lock_timeout, what)
+                dump_failed = dump.failure(f"{what}: reading the archive")
     if _fate(target, psql.stdout_head) == "committed":
         if dump_failed is not None:
             log.warning("Database backup: %s committed, then pg_restore reported: %s", what, dump_failed)
@@ -151,6 +167,17 @@ def restore_in_place(
     if reason is None:
         reason = DriverError(f"{what} failed: decoding the payload failed: {dump.feed_error or 'unknown'}")
     raise DriverError(f"{reason} (nothing was changed)")
+
+
+def _watched(
+    psql: Tool, target: PgTarget, application: str, lock_timeout: float, what: str
+) -> tuple[DriverError | None, LockWatch]:
+    """Wait for psql while a second connection names whoever it waits for; return its failure."""
+    reader = psql.keep_stdout_head()
+    with LockWatch(target, application, lock_timeout) as watch:
+        failed = psql.failure(what)
+    reader.join()
+    return failed, watch
 
 
 def _fate(target: PgTarget, head: bytes) -> str:

@@ -13,11 +13,11 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dbsnap.drivers.pgconn import PgTarget
-from dbsnap.exceptions import DbsnapError
+from dbsnap.exceptions import DbsnapError, VerificationError
 
 log = logging.getLogger("dbsnap")
 PREFIX = "dbsnap_verify_"
@@ -88,3 +88,28 @@ def scratch_database(target: PgTarget) -> Iterator[str]:
             yield name
         finally:
             holder.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(_identifier(name)))
+
+
+def run_queries(conn: Any, queries: Sequence[str]) -> dict[str, Any]:
+    """Run each query read-only on a scratch copy; return the first value of each (a failure raises)."""
+    answers: dict[str, Any] = {}
+    for query in queries:
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                row = conn.execute(query).fetchone()
+        except Exception as exc:  # noqa: BLE001 - psycopg's errors name the problem in the query
+            raise VerificationError(f"the query {query!r} failed on the restored copy: {exc}") from None
+        answers[query] = _plain(row[0]) if row else None
+    return answers
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready form of a query's value (numbers stay numbers)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)

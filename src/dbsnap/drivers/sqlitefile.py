@@ -90,3 +90,43 @@ def integrity_check(path: Path) -> None:
     if rows != [("ok",)]:
         problems = "; ".join(str(r[0]) for r in rows[:3])
         raise VerificationError(f"the snapshot failed SQLite's integrity check: {problems}")
+
+
+MAGIC = b"SQLite format 3\x00"
+
+
+def from_sql(path: Path) -> bool:
+    """Turn a file of SQL text (sqlite3's .dump, as the original backup system could write) into a database.
+
+    The statements run one by one in a fresh file beside it, which then replaces `path`; a file that
+    already is a database is left alone. Returns whether it was SQL.
+    """
+    with open(path, "rb") as raw:
+        if raw.read(len(MAGIC)) == MAGIC:
+            return False
+    built = path.with_name(path.name + ".from-sql")
+    try:
+        # Autocommit: the dump's own BEGIN and COMMIT (sqlite3's .dump writes them) take effect.
+        connection = sqlite3.connect(built, isolation_level=None)
+        with open(path, encoding="utf-8") as text, contextlib.closing(connection) as conn:
+            statement = ""
+            for line in text:
+                statement += line
+                if sqlite3.complete_statement(statement):
+                    conn.execute(statement)
+                    statement = ""
+            if statement.strip():
+                raise VerificationError(
+                    "the snapshot is neither a SQLite database nor complete SQL (it ends mid-statement)"
+                )
+            if conn.in_transaction:
+                raise VerificationError("the SQL of the snapshot ends inside a transaction (truncated?)")
+        os.replace(built, path)
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        raise VerificationError(
+            f"the snapshot is neither a SQLite database nor SQL that runs: {exc}"
+        ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(built)
+    return True

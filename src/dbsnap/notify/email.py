@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
-import ssl
-from email.message import EmailMessage
 from typing import Any
 
 from dbsnap.environ import environ
@@ -25,6 +22,10 @@ def send(payload: dict[str, Any]) -> None:
     recipients = [r.strip() for r in env.get("DBSNAP_NOTIFY_EMAIL", "").split(",") if r.strip()]
     if not recipients:
         return
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+
     host = env.get("DBSNAP_SMTP_HOST", "localhost").strip() or "localhost"
     tls = env.get("DBSNAP_SMTP_TLS", "starttls").strip().lower()
     port = int(
@@ -34,8 +35,9 @@ def send(payload: dict[str, Any]) -> None:
     password = env.get("DBSNAP_SMTP_PASSWORD", "")
     register_secret(password)
     message = EmailMessage()
-    status = "FAILED" if payload["event"] == "snapshot_failed" else "ok"
-    message["Subject"] = f"Database backup {status}: {payload['database']} on {payload['host']}"
+    status = "FAILED" if payload["event"] in ("snapshot_failed", "drill_failed") else "ok"
+    what = "restore drill" if payload["event"] == "drill_failed" else "backup"
+    message["Subject"] = f"Database {what} {status}: {payload['database']} on {payload['host']}"
     message["From"] = env.get("DBSNAP_SMTP_FROM", "").strip() or f"dbsnap@{payload['host']}"
     message["To"] = ", ".join(recipients)
     message.set_content(json.dumps(payload, indent=2))
@@ -69,3 +71,9 @@ def dbsnap_snapshot_finished(snapshot: Snapshot, store: str, duration: float | N
     """Mail the success when DBSNAP_NOTIFY_EMAIL_ON_SUCCESS is true."""
     if event.success_wanted("DBSNAP_NOTIFY_EMAIL_ON_SUCCESS"):
         send(event.finished(snapshot, store, duration))
+
+
+@hookimpl
+def dbsnap_drill_failed(database: str, error: BaseException, store: str | None) -> None:
+    """Mail the failed drill."""
+    send(event.drill_failed(database, error, store))

@@ -44,3 +44,11 @@ def failed(database: str, error: BaseException, store: str | None, duration: flo
         "host": socket.gethostname(),
         "time": datetime.now(UTC).isoformat(),
     }
+
+
+def drill_failed(database: str, error: BaseException, store: str | None) -> dict[str, Any]:
+    """The event for a failed restore drill."""
+    return {
+        **failed(database, error, store, None),
+        "event": "drill_failed",
+    }

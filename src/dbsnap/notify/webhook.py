@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 from urllib.parse import urlsplit
 
 from dbsnap.environ import environ
@@ -18,6 +17,8 @@ TIMEOUT = 10.0
 
 def post(url: str, payload: dict[str, object]) -> None:
     """POST `payload` as JSON; a failure is logged as a warning and never raised."""
+    import urllib.request
+
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
@@ -48,3 +49,11 @@ def dbsnap_snapshot_finished(snapshot: Snapshot, store: str, duration: float | N
     url = environ().get("DBSNAP_NOTIFY_URL", "").strip()
     if url and event.success_wanted("DBSNAP_NOTIFY_ON_SUCCESS"):
         post(url, event.finished(snapshot, store, duration))
+
+
+@hookimpl
+def dbsnap_drill_failed(database: str, error: BaseException, store: str | None) -> None:
+    """POST the failed drill."""
+    url = environ().get("DBSNAP_NOTIFY_URL", "").strip()
+    if url:
+        post(url, event.drill_failed(database, error, store))

@@ -8,8 +8,7 @@ import os
 import stat
 from typing import IO, Any
 
-from dbsnap.exceptions import ConfigError, StoreError
-from dbsnap.hookspecs import Register, hookimpl
+from dbsnap.exceptions import ConfigError, StoreError, StoreMissing
 from dbsnap.stores.media import SMALL_LIMIT, Medium, NotRegular, ObjectInfo, ObjectTooLarge, Writer
 
 FILE_MODE = 0o600
@@ -88,9 +87,9 @@ class LocalMedium(Medium):
                 os.mkdir(self.root, DIR_MODE)
             os.chmod(self.root, DIR_MODE)
         except FileNotFoundError:
-            raise StoreError(
+            raise StoreMissing(
                 f"the folder above {self.root} does not exist; check the store path for a typo, or create "
-                "it first (dbsnap creates only the store's own folder)"
+                "it first (dbsnap creates only the store's own folder, unless the URL says ?create=parents)"
             ) from None
         except FileExistsError:
             if not os.path.isdir(self.root):
@@ -209,10 +208,3 @@ class LocalMedium(Medium):
             if exc.errno == errno.EROFS:
                 return StoreError(f"{self.url} is on a read-only filesystem")
         return exc
-
-
-@hookimpl
-def dbsnap_register_stores(register: Register) -> None:
-    """Register the local-folder store."""
-    register("file", LocalMedium.from_url)
-    register("local", LocalMedium.from_url)

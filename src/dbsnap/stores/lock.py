@@ -254,7 +254,7 @@ def acquire(
     held = HeldLock(medium, label, token or secrets.token_hex(6), stale_after)
     deadline = time.monotonic() + wait
     pause = 0.1
-    medium.make(parents=False)
+    medium.make(parents=medium.create_parents)
     while True:
         if progress is not None:
             progress()

@@ -85,6 +85,8 @@ class Medium(abc.ABC):
     url: str
     key: str
     commit: str = "rename"
+    #: Create the store's missing parent folders too (the URL option ``?create=parents``).
+    create_parents: bool = False
 
     @abc.abstractmethod
     def exists(self) -> bool:

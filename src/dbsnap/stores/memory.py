@@ -14,7 +14,6 @@ import time
 from typing import IO, Any
 
 from dbsnap.exceptions import ConfigError
-from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.stores.media import SMALL_LIMIT, Medium, ObjectInfo, ObjectTooLarge, VersionConflict, Writer
 
 _FOLDERS: dict[str, dict[str, tuple[bytes, float]]] = {}
@@ -136,9 +135,3 @@ class MemoryMedium(Medium):
         with _LOCK:
             data, _ = self._folder()[name]
             self._folder()[name] = (data, time.time())
-
-
-@hookimpl
-def dbsnap_register_stores(register: Register) -> None:
-    """Register memory:// stores (tests, experiments)."""
-    register("memory", MemoryMedium.from_url)

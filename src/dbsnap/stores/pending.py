@@ -35,7 +35,7 @@ class PendingSnapshot:
         self.name = name
         self.token = token
         self.committed = False
-        medium.make(parents=False)
+        medium.make(parents=medium.create_parents)
         listed = medium.scan()
         if name in listed or manifest_name(name) in listed:
             raise SnapshotExistsError(

@@ -15,7 +15,6 @@ from typing import IO, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dbsnap.exceptions import ConfigError, StoreError
-from dbsnap.hookspecs import Register, hookimpl
 from dbsnap.stores.media import SMALL_LIMIT, Medium, ObjectInfo, ObjectTooLarge, VersionConflict, Writer
 from dbsnap.stores.s3errors import is_conflict, is_missing, s3fs_module, translate, translated
 
@@ -252,9 +251,3 @@ class S3Medium(Medium):
     def explain(self, exc: BaseException) -> BaseException:
         """Translate an s3fs/botocore error (see dbsnap.stores.s3errors)."""
         return translate(exc, self.url, self.bucket)
-
-
-@hookimpl
-def dbsnap_register_stores(register: Register) -> None:
-    """Register the S3 store for s3:// URLs."""
-    register("s3", S3Medium.from_url)

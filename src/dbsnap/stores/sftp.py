@@ -7,14 +7,16 @@ import contextlib
 import stat
 from typing import IO, Any
 
-from dbsnap.exceptions import StoreError
-from dbsnap.hookspecs import Register, hookimpl
+from dbsnap.exceptions import StoreError, StoreMissing
 from dbsnap.stores.media import SMALL_LIMIT, Medium, NotRegular, ObjectInfo, ObjectTooLarge, Writer
 from dbsnap.stores.sftpconn import SftpConnection, modules
 from dbsnap.stores.sftpwriter import SftpWriter
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+
+# Renames that failed generically while the target was absent, tried again before giving up.
+RENAME_ATTEMPTS = 3
 
 
 def _info(name: str, attrs: Any) -> ObjectInfo:
@@ -77,9 +79,10 @@ class SftpMedium(Medium):
         try:
             self._call("creating the folder", "mkdir", self.conn.root, attrs)
         except FileNotFoundError:
-            raise StoreError(
+            raise StoreMissing(
                 f"the folder above {self.url} does not exist on the server; check the path for a typo, or "
-                "create it first (dbsnap creates only the store's own folder)"
+                "create it first (dbsnap creates only the store's own folder, unless the URL says "
+                "?create=parents)"
             ) from None
         except StoreError:
             if not self.exists():  # another run may have made it meanwhile
@@ -174,19 +177,24 @@ class SftpMedium(Medium):
                 interrupted = interrupted or self.conn.transient(exc)
                 raise
 
-        try:
-            self.conn.retrying(rename, f"renaming {src}")
-        except asyncssh.SFTPNoSuchFile:
-            # A rename whose reply was lost with the connection may have been done already.
-            if interrupted and self.conn.fs.exists(self.path(dst)):
+        for attempt in range(RENAME_ATTEMPTS):
+            try:
+                self.conn.retrying(rename, f"renaming {src}")
                 return
-            raise FileNotFoundError(self.path(src)) from None
-        except asyncssh.SFTPError as exc:
-            if self.conn.fs.exists(self.path(dst)):
-                raise FileExistsError(self.path(dst)) from None
-            raise StoreError(f"cannot rename {src} to {dst} on {self.url}: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - translated at the boundary
-            raise self.conn.translate(exc) from None
+            except asyncssh.SFTPNoSuchFile:
+                # A rename whose reply was lost with the connection may have been done already.
+                if interrupted and self.conn.fs.exists(self.path(dst)):
+                    return
+                raise FileNotFoundError(self.path(src)) from None
+            except asyncssh.SFTPError as exc:
+                # OpenSSH answers "target exists" with a generic failure; if the target is gone again
+                # by the time we look (a racing run removed it), the rename may succeed now.
+                if self.conn.fs.exists(self.path(dst)):
+                    raise FileExistsError(self.path(dst)) from None
+                if attempt == RENAME_ATTEMPTS - 1 or not isinstance(exc, asyncssh.SFTPFailure):
+                    raise StoreError(f"cannot rename {src} to {dst} on {self.url}: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 - translated at the boundary
+                raise self.conn.translate(exc) from None
 
     def touch(self, name: str) -> None:
         """Set the remote file's modification time to now."""
@@ -203,10 +211,3 @@ class SftpMedium(Medium):
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
-
-
-@hookimpl
-def dbsnap_register_stores(register: Register) -> None:
-    """Register the SFTP store for sftp:// and ssh:// URLs."""
-    register("sftp", SftpMedium.from_url)
-    register("ssh", SftpMedium.from_url)

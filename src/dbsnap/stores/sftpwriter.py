@@ -20,6 +20,8 @@ log = logging.getLogger("dbsnap")
 # less peak memory (benchmarks/sftp.py: 192 MiB upload, 61 MiB vs 93 MiB).
 WRITE_CHUNK = 1024 * 1024
 IN_FLIGHT = 1
+# Exclusive creates that failed generically while the file was absent, tried again before giving up.
+CREATE_ATTEMPTS = 3
 
 
 class SftpWriter(Writer):
@@ -42,13 +44,18 @@ class SftpWriter(Writer):
         self._pending: collections.deque[tuple[int, bytes, concurrent.futures.Future[Any]]] = (
             collections.deque()
         )
-        try:
-            self._file = conn.run(conn.sftp().open(path, "xb", attrs=asyncssh.SFTPAttrs(permissions=mode)))
-        except asyncssh.SFTPError as exc:
-            # OpenSSH answers an exclusive create of an existing file with a generic failure.
-            if "exist" in str(exc).lower() or conn.fs.exists(path):
-                raise FileExistsError(path) from None
-            raise conn.translate(exc) from None
+        attrs = asyncssh.SFTPAttrs(permissions=mode)
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                self._file = conn.run(conn.sftp().open(path, "xb", attrs=attrs))
+                return
+            except asyncssh.SFTPError as exc:
+                # OpenSSH answers an exclusive create of an existing file with a generic failure, and
+                # the file may be gone again by the time we look (a racing run removed it): try again.
+                if "exist" in str(exc).lower() or conn.fs.exists(path):
+                    raise FileExistsError(path) from None
+                if attempt == CREATE_ATTEMPTS - 1 or not isinstance(exc, asyncssh.SFTPFailure):
+                    raise conn.translate(exc) from None
 
     def _submit(self, offset: int, data: bytes) -> concurrent.futures.Future[Any]:
         return asyncio.run_coroutine_threadsafe(self._file.write(data, offset), self.conn.fs.loop)

@@ -186,6 +186,21 @@ class Store:
         finally:
             pending.cleanup()
 
+    def add_manifest(self, snapshot: Snapshot, token: str) -> None:
+        """Give a payload already in the store its manifest, committed like a snapshot's (never replacing)."""
+        data = snapshot.to_json().encode()
+        final = manifest_name(snapshot.name)
+        if self.medium.commit == "rename":
+            temp = temp_name(final, token)
+            self.medium.put(temp, data)
+            try:
+                self.medium.rename(temp, final)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    self.medium.delete(temp)
+        else:
+            self.medium.put(final, data)
+
     def delete(self, snapshot: Snapshot, token: str) -> None:
         """Delete a snapshot: its manifest stops existing first, then the payload goes.
 

@@ -16,7 +16,8 @@ INSTALLED_APPS = [
     "garage",
     "dbsnap.contrib.django",
 ]
-BACKUP_DIR = os.environ.get("SHOP_BACKUP_DIR") or str(BASE_DIR / "backups")
+if os.environ.get("SHOP_BACKUP_DIR"):  # unset: the BACKUP_DIR variable, else BASE_DIR / "backups"
+    BACKUP_DIR = os.environ["SHOP_BACKUP_DIR"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -25,7 +25,8 @@ except ImportError:  # pragma: no cover - only without the extra
 
 SQLITE = "django.db.backends.sqlite3"
 POSTGRES = ("django.db.backends.postgresql", "django.contrib.gis.db.backends.postgis")
-SUPPORTED = (SQLITE, *POSTGRES)
+MYSQL = ("django.db.backends.mysql", "django.contrib.gis.db.backends.mysql")
+SUPPORTED = (SQLITE, *POSTGRES, *MYSQL)
 
 
 def _dbsnap() -> Mapping[str, Any]:
@@ -61,14 +62,34 @@ def database_url(alias: str = "default") -> str:
         netloc = f"{auth}{host}:{port}" if host and port else f"{auth}{host}"
         suffix = f"?{urlencode(query)}" if query else ""
         return f"postgresql://{netloc}/{quote(str(db.get('NAME') or ''), safe='')}{suffix}"
+    if engine in MYSQL:
+        return _mysql_url(db)
     raise ConfigError(f"database {alias!r} uses ENGINE {engine!r}; dbsnap supports {', '.join(SUPPORTED)}")
 
 
+def _mysql_url(db: Mapping[str, Any]) -> str:
+    """mysql://USER:PASSWORD@HOST:PORT/NAME, with ?socket= for a socket path (HOST or OPTIONS)."""
+    user = quote(str(db.get("USER") or ""), safe="")
+    password = str(db.get("PASSWORD") or "")
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host, port = str(db.get("HOST") or ""), str(db.get("PORT") or "")
+    socket = str((db.get("OPTIONS") or {}).get("unix_socket") or "")
+    if host.startswith("/"):
+        socket, host = host, ""
+    netloc = f"{auth}{host or 'localhost'}" + (f":{port}" if port else "")
+    suffix = f"?{urlencode({'socket': socket})}" if socket else ""
+    return f"mysql://{netloc}/{quote(str(db.get('NAME') or ''), safe='')}{suffix}"
+
+
 def backup_dir() -> str:
-    """Return settings.BACKUP_DIR, or <BASE_DIR>/backups."""
+    """Return settings.BACKUP_DIR, else the DBSNAP_STORE or BACKUP_DIR variable, else <BASE_DIR>/backups."""
     folder = getattr(settings, "BACKUP_DIR", None)
     if folder:
         return str(folder)
+    env = environ()
+    variable = env.get("DBSNAP_STORE", "").strip() or env.get("BACKUP_DIR", "").strip()
+    if variable:
+        return variable
     base = getattr(settings, "BASE_DIR", None)
     return str(Path(base) / "backups") if base else os.path.abspath("backups")
 

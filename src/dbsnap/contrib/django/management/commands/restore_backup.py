@@ -1,12 +1,19 @@
-"""python manage.py restore_backup [--list] | NAME [--noinput] [--database ALIAS]."""
+"""python manage.py restore_backup [--list] | NAME [--noinput] [--database ALIAS].
+
+Backups the original system left in BACKUP_DIR (backup_YYYYMMDD_HHMMSS.sql or a pg_dump archive, with
+no manifest) are listed too; restoring one adopts it first (dbsnap.adopting: a manifest beside it,
+recording the database it is restored into).
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from dbsnap.adopting import adopt, originals
 from dbsnap.api import restore
 from dbsnap.config import Config
 from dbsnap.contrib.django.settings import backup_dir, database_url, offsite_url, upload_enabled
@@ -64,7 +71,8 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"Database backup: the {where_of.get(url, url)} store cannot be read: {scrub(str(error))}"
             )
-        if not found:
+        old = originals(backup_dir())
+        if not found and not old:
             self.stdout.write(f"No backups in {backup_dir()}.")
             return
         rows = [
@@ -77,12 +85,22 @@ class Command(BaseCommand):
             ]
             for snap, w in sorted(found.values(), key=lambda item: item[0].created_at, reverse=True)
         ]
+        rows += [
+            [p.name, "?", "(from its name)", human_size(p.stat().st_size), "local (original)"] for p in old
+        ]
         self.stdout.write(table(rows, ["NAME", "DATABASE", "CREATED", "SIZE", "WHERE"]))
+        if old:
+            self.stdout.write(
+                f"{len(old)} backup(s) from the original system: restoring one records it as a backup of the "
+                "database it is restored into."
+            )
 
     def _restore(self, name: str, alias: str, noinput: bool) -> None:
         target = database_url(alias)
+        original = next((p for p in originals(backup_dir()) if p.name == name), None)
         try:
-            source, _ = find(name, [open_store(url, get_plugins()) for _, url in self._places()])
+            if original is None:
+                source, _ = find(name, [open_store(url, get_plugins()) for _, url in self._places()])
         except SnapshotNotFound:
             raise CommandError(
                 f"No backup named {name!r}; run 'manage.py restore_backup --list' to see them."
@@ -94,9 +112,18 @@ class Command(BaseCommand):
                 ending="",
             )
             self.stdout.flush()
-            if input().strip() != "yes":
+            answer = sys.stdin.readline()
+            if not answer:
+                raise CommandError(
+                    "Restore not confirmed: stdin is closed (cron, or docker exec without -i), so the answer "
+                    "is no; nothing was changed. Pass --noinput to restore without asking."
+                )
+            if answer.strip() != "yes":
                 self.stdout.write("Restore cancelled; nothing was changed.")
                 return
+        if original is not None:
+            source = open_store(str(original.parent.resolve()), get_plugins())
+            adopt([str(original)], target)
         connections[alias].close()
         try:
             snap = restore(name, target, source)
