@@ -8,6 +8,7 @@ command -v zstd >/dev/null || need+=(zstd)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v pg_dump >/dev/null || need+=(postgresql-client)
+command -v mariadb-dump >/dev/null && command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v age >/dev/null && command -v age-keygen >/dev/null || need+=(age)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 

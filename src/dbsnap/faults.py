@@ -15,6 +15,8 @@ POINTS = (
     "lock-taken",
     "scratch-locked",
 )
+# Inside the MySQL driver's swap (dbsnap.drivers.mysqlswap), where a kill leaves work for recovery.
+MYSQL_POINTS = ("mysql-objects-dropped", "mysql-renamed", "mysql-triggers-created")
 
 
 def checkpoint(point: str) -> None:
