@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ def test_a_postgres_snapshot_decrypts_with_age_zstd_and_pg_restore(
     )  # fmt: skip
     assert listing.returncode == 0 and "TABLE public t" in listing.stdout
     plain = run_cli("verify", snap.name, "--store", str(store), "--json")
-    assert plain.returncode == 0 and "not checked" in json.loads(plain.stdout)[0]["checks"]["note"]
+    assert plain.returncode == 0 and "not checked" in json.loads(plain.stdout)["results"][0]["checks"]["note"]
     deep = run_cli("verify", snap.name, url, "--restore", "--identity", str(identity), "--store", str(store))
     assert deep.returncode == 0, deep.stdout + deep.stderr
     target = pg.createdb("age_target")
@@ -235,3 +236,15 @@ def test_codecs_take_per_run_options_and_chains_reverse(
         f"sqlite:///{marked}", str(tmp_path / "s"), codec="gzip", codec_options={"level": 1}
     )
     assert snap.codec == "gzip" and snap.name.endswith(".sqlite.gz")
+
+
+def test_no_recipients_needs_no_pyrage_and_some_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without dbsnap[age] installed, an unencrypted run works and an encrypted one names the extra."""
+    from dbsnap.agecodec import parse_recipients
+    from dbsnap.exceptions import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "pyrage", None)  # import pyrage now raises ImportError
+    assert parse_recipients([]) == []
+    assert parse_recipients(["", "# only a comment"]) == []
+    with pytest.raises(MissingExtraError, match=r"pip install 'dbsnap\[age\]'"):
+        parse_recipients(["age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"])

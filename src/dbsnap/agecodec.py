@@ -36,12 +36,12 @@ def _pyrage() -> Any:
 
 def parse_recipients(items: Iterable[str]) -> list[str]:
     """Return the recipients given (``age1...`` keys and SSH public keys), each checked, comments dropped."""
+    lines = [line for line in (raw.strip() for raw in items) if line and not line.startswith("#")]
+    if not lines:
+        return []  # no encryption asked for: pyrage (an extra) is not needed
     pyrage = _pyrage()
     found: list[str] = []
-    for raw in items:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
+    for line in lines:
         try:
             if line.startswith("age1"):
                 pyrage.x25519.Recipient.from_str(line)
