@@ -12,6 +12,7 @@ from dbsnap.retention import PERIODS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+DOCS_SITE = "https://dbsnap.readthedocs.io/en/latest/"
 
 
 def test_the_cli_reference_is_generated_from_the_parser() -> None:
@@ -21,6 +22,17 @@ def test_the_cli_reference_is_generated_from_the_parser() -> None:
     finally:
         sys.path.pop(0)
     assert (DOCS / "cli.md").read_text() == cli_reference.render(), "run: python scripts/cli_reference.py"
+
+
+def test_the_contract_reference_is_generated_from_the_code() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import contract_reference  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    assert (DOCS / "contract.md").read_text() == contract_reference.render(), (
+        "run: python scripts/contract_reference.py"
+    )
 
 
 def _variables_in_code() -> set[str]:
@@ -57,3 +69,15 @@ def test_every_hook_is_documented_with_its_signature() -> None:
 def test_every_hook_has_a_test() -> None:
     tests = "\n".join(p.read_text() for p in Path(__file__).parent.rglob("*.py") if p.name != "test_docs.py")
     assert [name for name in _hooks() if name not in tests] == []
+
+
+def test_the_readme_links_work_on_a_package_index_page() -> None:
+    """PyPI shows README.md without the docs folder: every link is absolute and names a real page."""
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    relative = [t for t in targets if "://" not in t and not t.startswith("#")]
+    assert relative == []
+    pages = [t for t in targets if t.startswith(DOCS_SITE)]
+    assert len(pages) >= 10
+    missing = [t for t in pages if not (DOCS / t.removeprefix(DOCS_SITE).replace(".html", ".md")).exists()]
+    assert missing == []

@@ -12,7 +12,12 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
+try:
+    import pytest
+except ImportError as exc:  # pragma: no cover - exercised by the wheel smoke test
+    raise ImportError(
+        "dbsnap.testing needs pytest, which dbsnap itself does not: pip install 'dbsnap[testing]'"
+    ) from exc
 
 from dbsnap.plugins import Plugins, create_plugins
 
