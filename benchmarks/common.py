@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -114,6 +115,11 @@ HEADER = (
     "| baseline peak RSS |\n"
     "|---|---|---|---|---|---|---|"
 )
+
+
+def dbsnap(*args: str) -> list[str]:
+    """argv of the dbsnap command line in this Python."""
+    return [sys.executable, "-m", "dbsnap", *args]
 
 
 def sequence(*runs: Run) -> Run:

@@ -25,8 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import HEADER, Ratio, Run, pairs, run_command, sequence
+from benchmarks.common import HEADER, Ratio, Run, dbsnap, pairs, run_command, sequence
+from benchmarks.mysqlrows import mysql_rows
 from benchmarks.peerenv import peer_python, project
+from benchmarks.quick import small_postgres_rows, startup_rows
 from benchmarks.sftp import openssh_put
 from benchmarks.sqlitedata import build as build_sqlite
 from tests.pgserver import PASSWORD, USER, Cluster, start_cluster
@@ -76,11 +78,6 @@ UPLOAD_FILE = """
 import sys, boto3
 boto3.client("s3").upload_file(sys.argv[1], sys.argv[2], sys.argv[3])
 """
-
-
-def dbsnap(*args: str) -> list[str]:
-    """argv of the dbsnap command line in this Python."""
-    return [sys.executable, "-m", "dbsnap", *args]
 
 
 def age_key(work: Path) -> tuple[str, Path]:
@@ -341,7 +338,13 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", metavar="REGEX", help="measure only the rows whose label matches"
     )
-    parser.add_argument("--groups", default="postgres,sqlite", help="which groups of rows to build data for")
+    parser.add_argument("--small-scales", default="1,10", help="pgbench scales of the small-database rows")
+    parser.add_argument("--mysql-rows", type=int, default=2_000_000, help="orders in the MySQL database")
+    parser.add_argument(
+        "--groups",
+        default="startup,small,postgres,sqlite,mysql",
+        help="which groups of rows to build data for",
+    )
     args = parser.parse_args()
     command = " ".join(["python benchmarks/suite.py", *sys.argv[1:]])
     started = time.monotonic()
@@ -354,11 +357,17 @@ def main() -> None:
         bench = Bench(cluster, server, s3, work, args.pairs, peer, args.only)
         print(HEADER, flush=True)
         groups = set(args.groups.split(","))
+        if "startup" in groups:
+            startup_rows(bench)
+        if "small" in groups:
+            small_postgres_rows(bench, tuple(int(s) for s in args.small_scales.split(",")))
         for factor in (1, args.factor):
             if "postgres" in groups:
                 postgres_rows(bench, args.scale * factor)
             if "sqlite" in groups:
                 sqlite_rows(bench, args.sqlite_megabytes * factor)
+            if "mysql" in groups:
+                mysql_rows(bench, args.mysql_rows * factor)
     finally:
         cluster.stop()
         server.stop()
