@@ -279,3 +279,25 @@ def test_a_typed_entry_point_clash_between_distributions_names_both(tmp_path: Pa
     result = _cli(tmp_path, "snapshot", "sqlite:///x.db", "--store", str(tmp_path / "s"))
     assert result.returncode == 1
     assert "provided by two distributions, dbsnap-other-sqlite and dbsnap;" in result.stderr
+
+
+@pytest.mark.parametrize("driver", ["mysql", "postgresql", "sqlite"])
+def test_plugins_options_lists_what_the_driver_declares(driver: str) -> None:
+    """`dbsnap plugins --options DRIVER --json` lists the options the driver declares."""
+    from tests.conftest import run_cli
+
+    registration = Plugins().find("driver", driver)
+    assert registration is not None
+    declared = registration.factory.options
+    result = run_cli("plugins", "--options", driver, "--json")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    assert listed["driver"] == driver
+    assert [(o["name"], o["type"], o["commands"]) for o in listed["options"]] == [
+        (o.name, o.kind, list(o.commands)) for o in declared
+    ]
+    text = run_cli("plugins", "--options", driver).stdout
+    assert all(o.name in text for o in declared)
+    unknown = run_cli("plugins", "--options", "oracle")
+    assert unknown.returncode == 2
+    assert "no driver 'oracle'" in unknown.stderr
