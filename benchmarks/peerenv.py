@@ -50,7 +50,7 @@ def project(work: Path) -> Path:
     folder.mkdir()
     (folder / "peer_settings.py").write_text(SETTINGS)
     (folder / "manage.py").write_text(
-        "import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peer_settings')\n"
+        "import os, sys\nos.environ['DJANGO_SETTINGS_MODULE'] = 'peer_settings'\n"
         "from django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n"
     )
     return folder

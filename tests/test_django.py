@@ -181,6 +181,10 @@ def django_settings(tmp_path: Path) -> None:
         os.environ["SHOP_BACKUP_DIR"] = str(tmp_path / "inproc-backups")
         os.environ["DJANGO_SETTINGS_MODULE"] = "shopproject.settings_sqlite"
         django.setup()
+        # Read by setup only: left set, they would reach every later test's children (under xdist the
+        # benchmark suite's django-dbbackup project ran with this module and failed).
+        for name in ("DJANGO_SETTINGS_MODULE", "SHOP_SQLITE", "SHOP_BACKUP_DIR"):
+            os.environ.pop(name)
 
 
 def test_call_command_in_process(django_settings: None, tmp_path: Path) -> None:

@@ -143,8 +143,9 @@ def _swap(target: MyTarget, staging: str, old: str, parts: dict[str, bytes]) -> 
     journal = target.with_dbname(old)
     new_tables = _tables(target, staging)
     journal.run_sql(
-        f"CREATE TABLE {JOURNAL} (staged_tables INT, objects LONGBLOB);\n"
-        f"INSERT INTO {JOURNAL} VALUES ({len(new_tables)}, 0x{saved.hex() or '00'});\n".encode(),
+        # One statement, so a kill cannot leave the table without its row (the recovery copes anyway).
+        f"CREATE TABLE {JOURNAL} AS SELECT {len(new_tables)} AS staged_tables, "
+        f"CAST(0x{saved.hex() or '00'} AS BINARY) AS objects;\n".encode(),
         "writing the restore's journal",
     )
     live_tables = _tables(target, target.dbname)
@@ -209,6 +210,10 @@ def recover(target: MyTarget) -> None:
         )
         if found and found[0][0] == "1":
             journal = target.with_dbname(old).query(f"SELECT staged_tables, HEX(objects) FROM {JOURNAL}")
+            if not journal:  # killed before its row was written: the swap had not begun
+                for database in (staging, old):
+                    _drop(target, database)
+                continue
             staged, saved = int(journal[0][0]), bytes.fromhex(journal[0][1])
             target.query(f"CREATE DATABASE IF NOT EXISTS {ident(staging)}", database="information_schema")
             log.warning(
