@@ -51,3 +51,20 @@ def test_quick_commands_import_nothing_heavy(argv: list[str], tmp_path: Path) ->
     loaded = _top_modules(argv)
     assert "dbsnap" in loaded
     assert loaded & HEAVY == set()
+
+
+def test_the_entry_point_cache_survives_files_written_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m dbsnap` puts the working folder first on sys.path; a store written there must not
+    turn every run into a full metadata scan (75 ms), while a distribution appearing there must."""
+    from dbsnap import entrypoints
+
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path[1:]])
+    groups = ("dbsnap.drivers",)
+    before = entrypoints._key(groups)
+    (tmp_path / "backups").mkdir()
+    (tmp_path / "app.db").write_bytes(b"x")
+    assert entrypoints._key(groups) == before
+    (tmp_path / "someplugin-1.0.dist-info").mkdir()
+    assert entrypoints._key(groups) != before

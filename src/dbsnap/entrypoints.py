@@ -83,9 +83,21 @@ def _scan(groups: tuple[str, ...]) -> dict[str, list[list[Any]]]:
     return found
 
 
+def _holds_distributions(folder: str) -> bool:
+    """Whether `folder` holds any installed distribution's metadata."""
+    with contextlib.suppress(OSError), os.scandir(folder or ".") as entries:
+        return any(e.name.endswith((".dist-info", ".egg-info")) for e in entries)
+    return False
+
+
 def _key(groups: tuple[str, ...]) -> str:
     folders = []
-    for entry in sys.path:
+    for index, entry in enumerate(sys.path):
+        # sys.path[0] is the script's folder or the working directory (`python -m`), whose mtime moves
+        # with every file written there (a store in the current folder): it counts only when it holds
+        # distributions, as site-packages does.
+        if index == 0 and not _holds_distributions(entry):
+            continue
         with contextlib.suppress(OSError):
             folders.append([entry, os.stat(entry or ".").st_mtime_ns])
     text = json.dumps([FORMAT, sys.executable, sys.version, groups, folders])
