@@ -15,7 +15,10 @@ CLIENT = ["--host", HOST, "--port", str(PORT), "--user", "root", "--default-char
 
 def _sql(statements: str, database: str = "") -> None:
     subprocess.run(
-        ["mariadb", *CLIENT, *([database] if database else [])], input=statements.encode(), check=True
+        ["mariadb", *CLIENT, *([database] if database else [])],
+        input=statements.encode(),
+        stdout=subprocess.DEVNULL,
+        check=True,
     )
 
 
