@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import signal
@@ -162,10 +163,13 @@ def test_thirty_restores_killed_at_random_points_leave_the_database_as_it_was(
     whole = time.monotonic() - started
     rng = random.Random(7)
     outcomes = {"untouched": 0, "restored": 0, "mid-swap, rolled back by the next run": 0}
+    scratch = tmp_path / "scratch"  # where the killed runs' 0600 option files (credentials) go
+    scratch.mkdir()
+    env = cli_env({"DBSNAP_TMPDIR": str(scratch)})
     for _ in range(30):
         _migrate(corpus)
         before = dump_text(corpus)
-        proc = subprocess.Popen(argv, env=cli_env({}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.05, whole))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -180,6 +184,17 @@ def test_thirty_restores_killed_at_random_points_leave_the_database_as_it_was(
     print(outcomes)
     recover(MyTarget(url))  # what the next run does: drop the staging databases the kills left
     assert mariadb.staging(corpus) == []
+    # Option files the kills left (a client runs through most of a restore) are swept by the next run
+    # once their grace minute is over.
+    killed_left = list(scratch.iterdir())
+    assert killed_left, "no kill left an option file: the test no longer sees where they go"
+    for left in killed_left:
+        os.utime(left, (time.time() - 120, time.time() - 120))
+    subprocess.run(
+        [sys.executable, "-m", "dbsnap", "snapshot", url, "--store", str(tmp_path / "next")],
+        env=env, check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    assert sorted(p.name for p in scratch.iterdir()) == []
 
 
 class TestMysqlDriver(DriverKit):

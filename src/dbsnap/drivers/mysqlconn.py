@@ -8,14 +8,20 @@ never on their argv, and are removed when the tool is done.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from dbsnap.contract import ConfigError, DriverError, Tool, child_environment, redact_url, register_secret
+from dbsnap.contract import (
+    ConfigError,
+    DriverError,
+    Tool,
+    child_environment,
+    redact_url,
+    register_secret,
+    scratch_file,
+)
 
 CHARSET = "--default-character-set=utf8mb4"
 
@@ -84,14 +90,10 @@ class MyTarget:
             lines.append("protocol=TCP")
         if self.port:
             lines.append(f"port={self.port}")
-        fd, path = tempfile.mkstemp(prefix="dbsnap-my-", suffix=".cnf")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write("\n".join(lines) + "\n")
-            yield path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        # A locked scratch file: if this process is killed, a later run sweeps it, password and all.
+        with scratch_file("mycnf", ".cnf") as scratch:
+            scratch.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            yield str(scratch.path)
 
     def client(self, options: str, *extra: str, database: str | None = None) -> list[str]:
         """argv of the mariadb (or mysql) client; `options` is the option file."""
