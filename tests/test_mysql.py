@@ -259,3 +259,27 @@ def test_a_journal_without_its_row_means_the_swap_never_began(mariadb: MariaDB, 
     recover(MyTarget(mariadb.root_url(corpus)))
     assert mariadb.staging(corpus) == []
     assert dump_text(corpus) == before
+
+
+def test_a_restore_killed_after_it_settled_is_kept_by_the_next_run(
+    mariadb: MariaDB, corpus: str, tmp_path: Path
+) -> None:
+    """Killed after the swap finished (only cleanup left): the next run keeps the restored database,
+    with whatever was written to it since, and only drops the leftovers."""
+    store = str(tmp_path / "store")
+    url = mariadb.root_url(corpus)
+    snap = dbsnap.snapshot(url, store)
+    restored = dump_text(corpus)
+    _migrate(corpus)
+    killed = subprocess.run(
+        [sys.executable, "-m", "dbsnap", "restore", snap.name, url, "--store", store, "--yes"],
+        env=cli_env({"DBSNAP_TEST_KILL_AT": "mysql-settled"}), capture_output=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -9
+    assert dump_text(corpus) == restored
+    assert mariadb.staging(corpus) != []  # the kill left its saved copy behind
+    sql("INSERT INTO orders (customer_id, cents, created) VALUES (1, 7, NOW());", corpus)  # life goes on
+    written = dump_text(corpus)
+    dbsnap.snapshot(url, str(tmp_path / "after"))  # the next run
+    assert dump_text(corpus) == written
+    assert mariadb.staging(corpus) == []

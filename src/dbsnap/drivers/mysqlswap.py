@@ -27,6 +27,7 @@ from dbsnap.drivers.mysqldump import drop_objects_sql, objects_sql, split
 
 log = logging.getLogger("dbsnap")
 JOURNAL = "dbsnap_restore_journal"
+DONE = -1  # the journal's staged_tables once the swap has finished
 
 
 def _names(target: MyTarget, token: str) -> tuple[str, str]:
@@ -164,6 +165,10 @@ def _swap(target: MyTarget, staging: str, old: str, parts: dict[str, bytes]) -> 
             target.run_sql(parts.get(name, b""), f"creating the snapshot's {name} in {target.redacted}")
             if name == "triggers-and-routines":
                 checkpoint("mysql-triggers-created")
+        # Settled: from here a kill leaves a finished restore, which the next run must not undo (the
+        # database may have taken writes since); it only drops the leftovers.
+        journal.run_sql(f"UPDATE {JOURNAL} SET staged_tables = {DONE};\n".encode(), "settling the restore")
+        checkpoint("mysql-settled")
         log.info(
             "Database backup: %s had the snapshot's tables without all its objects for %.0f ms",
             target.redacted,
@@ -215,6 +220,10 @@ def recover(target: MyTarget) -> None:
                     _drop(target, database)
                 continue
             staged, saved = int(journal[0][0]), bytes.fromhex(journal[0][1])
+            if staged == DONE:  # killed after the restore had finished: nothing to undo
+                for database in (staging, old):
+                    _drop(target, database)
+                continue
             target.query(f"CREATE DATABASE IF NOT EXISTS {ident(staging)}", database="information_schema")
             log.warning(
                 "Database backup: rolling back a restore into %s that was interrupted", target.redacted
