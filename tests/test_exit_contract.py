@@ -161,7 +161,8 @@ def test_every_command_and_outcome_has_its_exit_code_and_one_valid_document(
 def test_an_interrupted_snapshot_exits_130_or_143_with_its_document(
     world: World, held: None, sig: signal.Signals, code: int
 ) -> None:
-    env = cli_env({**world.env, "DBSNAP_LOCK_WAIT": "60"})
+    # It would wait ten minutes for the lock: the signal must end the wait, not the wait the run.
+    env = cli_env({**world.env, "DBSNAP_LOCK_WAIT": "600"})
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbsnap", "snapshot", world.url, "--store", str(world.store), "--json"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
