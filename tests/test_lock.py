@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dbsnap.stores.local import LocalMedium
-from dbsnap.stores.lock import LockHeld, lock_name, store_lock, sweep_locks
+from dbsnap.stores.lock import LockHeld, LockWaitStopped, lock_name, store_lock, sweep_locks
 from dbsnap.stores.sftp import SftpMedium
 from tests.sshserver import SshServer
 
@@ -110,3 +111,17 @@ def test_the_lock_works_over_sftp(sshd: SshServer, sshd_env: SshServer) -> None:
             pass
     assert not (sshd.remote / "locks" / ".app.dbsnap-lock").exists()
     assert os.path.isdir(sshd.remote / "locks")
+
+
+def test_a_stop_ends_the_wait_for_a_held_lock_and_takes_nothing(tmp_path: Path) -> None:
+    store = LocalMedium.from_url(str(tmp_path))
+    stop = threading.Event()
+    with store_lock(store, "app") as held:
+        threading.Timer(0.5, stop.set).start()
+        with (
+            pytest.raises(LockWaitStopped, match="stopped while waiting"),
+            store_lock(store, "app", wait=600, stop=stop),
+        ):
+            pass
+        assert json.loads((tmp_path / ".app.dbsnap-lock").read_text())["token"] == held.token
+    assert not (tmp_path / ".app.dbsnap-lock").exists()

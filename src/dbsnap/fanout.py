@@ -80,6 +80,7 @@ class Branch:
                 self._label,
                 token=self._token,
                 progress=self._moved,
+                stop=self._stopping,  # a run told to stop does not sit out DBSNAP_LOCK_WAIT
                 wait=wait,
                 stale_after=stale,
             ) as held:
@@ -121,10 +122,6 @@ class Branch:
                     self.store.medium.close()
 
     def _moved(self) -> None:
-        # Called on every answer while the lock is awaited: a run told to stop (Ctrl-C, SIGTERM, the
-        # other stores failing) stops waiting too, instead of sitting out DBSNAP_LOCK_WAIT.
-        if self._stopping.is_set():
-            raise StoreError(f"the run stopped while waiting for the lock in {self.url}")
         self.progress = time.monotonic()
 
     def _next_block(self) -> bytes:

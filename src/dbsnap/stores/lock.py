@@ -36,6 +36,12 @@ DEFAULT_WAIT = 300.0
 DEFAULT_STALE = 600.0
 UNREADABLE_GRACE = 60.0
 TAKEOVER = ".takeover"
+
+
+class LockWaitStopped(StoreError):
+    """The run was told to stop while it waited for a lock; nothing was taken."""
+
+
 TAKEOVER_STALE = 60.0
 
 
@@ -244,12 +250,14 @@ def acquire(
     stale_after: float = DEFAULT_STALE,
     token: str | None = None,
     progress: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> HeldLock:
     """Take the lock of database `label` in `medium`, waiting up to `wait` seconds for its holder.
 
     A dead lock (see `stale_reason`) is taken over with a warning. Raises LockHeld when time is up.
     `progress` is called after every answer from the medium, so a caller can tell waiting for
-    another run (answers keep coming) from a medium that stalled (they do not).
+    another run (answers keep coming) from a medium that stalled (they do not). Setting `stop`
+    (Ctrl-C, SIGTERM, the run giving up) ends the wait at once with LockWaitStopped.
     """
     held = HeldLock(medium, label, token or secrets.token_hex(6), stale_after)
     deadline = time.monotonic() + wait
@@ -290,7 +298,10 @@ def acquire(
                 f"another dbsnap run ({describe(record)}) holds the lock of database {label!r} in "
                 f"{medium.url}; wait for it, or remove {held.name} there if that run is gone"
             )
-        time.sleep(pause)
+        if stop is not None and stop.wait(pause):
+            raise LockWaitStopped(f"the run stopped while waiting for the lock {held.name} in {medium.url}")
+        if stop is None:
+            time.sleep(pause)
         pause = min(pause * 2, 2.0)
     checkpoint("lock-taken")
     held.start_heartbeat()
@@ -306,9 +317,12 @@ def store_lock(
     stale_after: float = DEFAULT_STALE,
     token: str | None = None,
     progress: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Iterator[HeldLock]:
     """Hold the lock of database `label` in `medium` while the block runs (see `acquire`)."""
-    held = acquire(medium, label, wait=wait, stale_after=stale_after, token=token, progress=progress)
+    held = acquire(
+        medium, label, wait=wait, stale_after=stale_after, token=token, progress=progress, stop=stop
+    )
     try:
         yield held
     finally:
