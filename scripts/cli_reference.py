@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from pathlib import Path
 
 from dbsnap.cli.parser import build_parser
@@ -39,14 +38,7 @@ def render() -> str:
     return "\n".join(parts)
 
 
-def main() -> int:
-    """Write docs/cli.md, or with --check exit 1 if it differs from what the parser says."""
-    text = render()
-    if "--check" in sys.argv:
-        return 0 if TARGET.read_text() == text else 1
-    TARGET.write_text(text)
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from generated import write_or_check
+
+    raise SystemExit(write_or_check(TARGET, render))

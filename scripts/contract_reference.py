@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 from pathlib import Path
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "contract.md"
@@ -66,14 +65,7 @@ def render() -> str:
     return "\n".join(parts)
 
 
-def main() -> int:
-    """Write docs/contract.md, or with --check exit 1 if it differs from what the code says."""
-    text = render()
-    if "--check" in sys.argv:
-        return 0 if TARGET.read_text() == text else 1
-    TARGET.write_text(text)
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from generated import write_or_check
+
+    raise SystemExit(write_or_check(TARGET, render))

@@ -139,20 +139,25 @@ def test_upload_to_sftp_and_list_off_site(
     assert users(env) == before
 
 
-@pytest.fixture
-def postgres_project(pg: Cluster, tmp_path: Path) -> dict[str, str]:
-    pg.createdb("shop_django")
+def migrated_pg_project(pg: Cluster, tmp_path: Path, dbname: str, prefix: str, count: int) -> dict[str, str]:
+    """The test project on a new PostgreSQL database `dbname`, migrated, with `count` users; its env."""
+    pg.createdb(dbname)
     env = {
         "DJANGO_SETTINGS_MODULE": "shopproject.settings_postgres",
-        "SHOP_PG_NAME": "shop_django",
+        "SHOP_PG_NAME": dbname,
         "SHOP_PG_USER": PG_USER,
         "SHOP_PG_PASSWORD": PG_PASSWORD,
         "SHOP_PG_PORT": str(pg.port),
         "SHOP_BACKUP_DIR": str(tmp_path / "backups"),
     }
     assert manage(env, "migrate", "-v", "0").returncode == 0
-    add_users(env, "pguser", 20)
+    add_users(env, prefix, count)
     return env
+
+
+@pytest.fixture
+def postgres_project(pg: Cluster, tmp_path: Path) -> dict[str, str]:
+    return migrated_pg_project(pg, tmp_path, "shop_django", "pguser", 20)
 
 
 def test_postgres_backup_and_restore(postgres_project: dict[str, str]) -> None:

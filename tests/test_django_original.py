@@ -11,23 +11,12 @@ import pytest
 from tests.pgserver import PASSWORD as PG_PASSWORD
 from tests.pgserver import USER as PG_USER
 from tests.pgserver import Cluster
-from tests.test_django import add_users, manage, users
+from tests.test_django import add_users, manage, migrated_pg_project, users
 
 
 @pytest.fixture
 def pg_project(pg: Cluster, tmp_path: Path) -> dict[str, str]:
-    pg.createdb("shop_original")
-    env = {
-        "DJANGO_SETTINGS_MODULE": "shopproject.settings_postgres",
-        "SHOP_PG_NAME": "shop_original",
-        "SHOP_PG_USER": PG_USER,
-        "SHOP_PG_PASSWORD": PG_PASSWORD,
-        "SHOP_PG_PORT": str(pg.port),
-        "SHOP_BACKUP_DIR": str(tmp_path / "backups"),
-    }
-    assert manage(env, "migrate", "-v", "0").returncode == 0
-    add_users(env, "original", 12)
-    return env
+    return migrated_pg_project(pg, tmp_path, "shop_original", "original", 12)
 
 
 def _pg_dump(pg: Cluster, out: Path, *flags: str) -> None:
